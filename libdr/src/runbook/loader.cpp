@@ -1,0 +1,167 @@
+// load_runbook: files and includes, the schema check, the model build, the content hash.
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+#include "dr/runbook.h"
+#include "dr/sha256.h"
+#include "runbook/model_builder.h"
+#include "runbook/schema_check.h"
+#include "runbook/yaml_tree.h"
+
+namespace dr {
+
+namespace embedded {
+extern const std::string_view runbook_schema;
+}
+
+std::string_view runbook_schema() {
+  return embedded::runbook_schema;
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct LoadedFile {
+  std::string path;  // as shown in diagnostics
+  std::string text;
+  yaml::Document doc;
+};
+
+// Reads at most the size limit plus one byte, so a 100 MB file costs no more than the limit.
+bool read_file(const std::string& path, std::string& out, const SourcePos& from, Diagnostics& diag) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    diag.error(from.line ? from : SourcePos{path, 0, 0}, "'" + path + "' is a directory, not a runbook file");
+    return false;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    diag.error(from.line ? from : SourcePos{path, 0, 0}, "cannot read '" + path + "': " + std::strerror(errno));
+    return false;
+  }
+  out.resize(kMaxRunbookBytes + 1);
+  in.read(out.data(), static_cast<std::streamsize>(out.size()));
+  out.resize(static_cast<std::size_t>(in.gcount()));
+  if (out.size() > kMaxRunbookBytes) {
+    diag.error({path, 0, 0}, "file is larger than " + std::to_string(kMaxRunbookBytes >> 20) +
+                                 " MiB; a runbook file may be at most that (split it with `include:`)");
+    return false;
+  }
+  return true;
+}
+
+class Loader {
+ public:
+  Loader(const LoadOptions& options, Diagnostics& diag) : options_(options), diag_(diag) {}
+
+  // Loads `name` and, depth first, everything it includes; files are appended after their
+  // includes so definitions are merged in a stable order.
+  void load(const std::string& name, std::string text, schema::DocumentKind kind, std::vector<std::string>& stack) {
+    auto owned = std::make_unique<LoadedFile>();
+    LoadedFile& file = *owned;
+    file.path = name;
+    file.text = std::move(text);
+    file.doc = yaml::parse(name, file.text, diag_);
+    if (!file.doc.root()) {
+      files_.push_back(std::move(owned));
+      return;
+    }
+    schema::check(file.doc, kind, diag_);
+    const yaml::Node* root = file.doc.root();
+    const yaml::Node* includes = root->is_map() ? root->find("include") : nullptr;
+    if (includes && includes->is_seq()) {
+      for (const yaml::Node* inc : includes->items) {
+        if (!inc->is_scalar() || inc->text.empty()) continue;
+        const SourcePos at = file.doc.pos(inc);
+        fs::path p(inc->text);
+        if (p.is_relative()) p = fs::path(name).parent_path() / p;
+        const std::string shown = p.lexically_normal().string();
+        std::error_code ec;
+        const std::string key = fs::weakly_canonical(p, ec).string();
+        if (std::find(stack.begin(), stack.end(), key) != stack.end()) {
+          std::string cycle;
+          for (auto it = std::find(stack.begin(), stack.end(), key); it != stack.end(); ++it)
+            cycle += fs::path(*it).filename().string() + " -> ";
+          diag_.error(at, "include cycle: " + cycle + fs::path(key).filename().string());
+          continue;
+        }
+        if (stack.size() >= static_cast<std::size_t>(kMaxIncludeDepth)) {
+          diag_.error(at, "includes nest deeper than " + std::to_string(kMaxIncludeDepth) + " levels");
+          continue;
+        }
+        if (std::find(seen_.begin(), seen_.end(), key) != seen_.end()) continue;  // diamond: once is enough
+        seen_.push_back(key);
+        std::string inc_text;
+        if (!read_file(shown, inc_text, at, diag_)) continue;
+        stack.push_back(key);
+        load(shown, std::move(inc_text), schema::DocumentKind::fragment, stack);
+        stack.pop_back();
+      }
+    }
+    files_.push_back(std::move(owned));
+  }
+
+  LoadResult finish() {
+    LoadResult result;
+    // With schema errors the model is still built, so semantic errors come in the same pass.
+    if (files_.empty() || !files_.back()->doc.root()) return done(result, std::nullopt);
+    model::ModelBuilder builder(options_, options_.catalogue ? *options_.catalogue : Catalogue::v1(), diag_);
+    for (const auto& f : files_)
+      if (f->doc.root()) builder.add_definitions(f->doc);
+    builder.add_body(files_.back()->doc);
+    Runbook rb = builder.finish();
+    rb.content_hash = content_hash();
+    return done(result, std::move(rb));
+  }
+
+ private:
+  LoadResult done(LoadResult& result, std::optional<Runbook> rb) {
+    diag_.sort_and_dedupe();
+    if (!diag_.has_errors()) result.runbook = std::move(rb);
+    result.diagnostics = std::move(diag_);
+    return std::move(result);
+  }
+
+  // One file: the SHA-256 of its bytes (what `sha256sum` prints). With includes: the SHA-256 of
+  // a manifest of "<sha256>  <path>" lines in load order, so any change to any file shows.
+  std::string content_hash() const {
+    if (files_.size() == 1) return sha256_hex(files_.front()->text);
+    std::string manifest;
+    for (const auto& f : files_) manifest += sha256_hex(f->text) + "  " + f->path + "\n";
+    return sha256_hex(manifest);
+  }
+
+  const LoadOptions& options_;
+  Diagnostics& diag_;
+  std::vector<std::unique_ptr<LoadedFile>> files_;  // pointers: Documents must not move under us
+  std::vector<std::string> seen_;
+};
+
+}  // namespace
+
+LoadResult load_runbook_text(const std::string& name, std::string_view text, const LoadOptions& options) {
+  Diagnostics diag;
+  Loader loader(options, diag);
+  std::vector<std::string> stack;
+  std::error_code ec;
+  stack.push_back(fs::weakly_canonical(name, ec).string());
+  loader.load(name, std::string(text), schema::DocumentKind::runbook, stack);
+  return loader.finish();
+}
+
+LoadResult load_runbook(const std::string& path, const LoadOptions& options) {
+  Diagnostics diag;
+  std::string text;
+  if (!read_file(path, text, {}, diag)) {
+    LoadResult r;
+    r.diagnostics = std::move(diag);
+    return r;
+  }
+  return load_runbook_text(path, text, options);
+}
+
+}  // namespace dr

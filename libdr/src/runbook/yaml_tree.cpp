@@ -1,0 +1,284 @@
+#include "runbook/yaml_tree.h"
+
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/exceptions.h>
+#include <yaml-cpp/parser.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <sstream>
+#include <unordered_set>
+
+#include "dr/runbook.h"
+
+namespace dr::yaml {
+
+const Node* Node::find(std::string_view key) const {
+  for (const auto& [k, v] : entries)
+    if (k->is_scalar() && k->text == key) return v;
+  return nullptr;
+}
+
+namespace {
+
+std::string hex_byte(unsigned char c) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "0x%02X", c);
+  return buf;
+}
+
+// Checks bytes before yaml-cpp sees them: its reader is not built for hostile input, and an
+// operator deserves "line 3, column 7: invalid UTF-8" rather than a parser's confusion.
+bool check_bytes(const std::string& file, std::string_view text, Diagnostics& diag) {
+  if (text.size() > kMaxRunbookBytes) {
+    diag.error({file, 0, 0}, "file is " + std::to_string(text.size() >> 20) + " MiB; a runbook file may be at most " +
+                                 std::to_string(kMaxRunbookBytes >> 20) + " MiB (split it with `include:`)");
+    return false;
+  }
+  int line = 1, col = 1;
+  std::size_t i = 0;
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  while (i < text.size()) {
+    unsigned char c = s[i];
+    if (c == '\n') {
+      ++line, col = 1, ++i;
+      continue;
+    }
+    if (c < 0x80) {
+      if (c == 0) {
+        diag.error({file, line, col}, "NUL byte in the file; a runbook must be UTF-8 text");
+        return false;
+      }
+      if (c < 0x20 && c != '\t' && c != '\r') {
+        diag.error({file, line, col}, "control character " + hex_byte(c) + " is not allowed in a runbook");
+        return false;
+      }
+      ++i, ++col;
+      continue;
+    }
+    int len = (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3 : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
+    bool ok = len > 0 && i + len <= text.size();
+    for (int k = 1; ok && k < len; ++k) ok = (s[i + k] & 0xC0) == 0x80;
+    if (ok && len == 3) {
+      // Overlong forms and UTF-16 surrogates are not UTF-8.
+      ok = !(c == 0xE0 && s[i + 1] < 0xA0) && !(c == 0xED && s[i + 1] >= 0xA0);
+    }
+    if (ok && len == 4) ok = !(c == 0xF0 && s[i + 1] < 0x90) && !(c == 0xF4 && s[i + 1] >= 0x90);
+    if (!ok) {
+      diag.error({file, line, col}, "invalid UTF-8 (byte " + hex_byte(c) + "); a runbook must be UTF-8 text");
+      return false;
+    }
+    i += static_cast<std::size_t>(len);
+    ++col;
+  }
+  return true;
+}
+
+}  // namespace
+
+class Builder : public YAML::EventHandler {
+ public:
+  Builder(Document& doc, Diagnostics& diag) : doc_(doc), diag_(diag) {}
+
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    Node& n = make(mark, Node::Kind::null);
+    finish(n, anchor);
+  }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    auto it = anchors_.find(anchor);
+    if (it == anchors_.end()) {  // yaml-cpp rejects unknown aliases itself; be safe anyway
+      error(mark, "alias to an unknown anchor");
+      Node& n = make(mark, Node::Kind::null);
+      attach(&n);
+      return;
+    }
+    if (open_.count(it->second)) {
+      error(mark, "an alias refers to a node that contains it (recursive alias)");
+      Node& n = make(mark, Node::Kind::null);
+      attach(&n);
+      return;
+    }
+    attach(it->second);
+  }
+  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                const std::string& value) override {
+    Node& n = make(mark, Node::Kind::scalar);
+    n.text = value;
+    // yaml-cpp gives "?" for a plain scalar and "!" for a quoted one. Explicit tags (!!str)
+    // are treated as quoted: a runbook has no use for typed tags.
+    n.plain = tag == "?";
+    if (n.plain && resolve_plain(value) == ScalarType::null) n.kind = Node::Kind::null;
+    finish(n, anchor);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
+    Node& n = make(mark, Node::Kind::sequence);
+    open(n, anchor);
+  }
+  void OnSequenceEnd() override { close(); }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value) override {
+    Node& n = make(mark, Node::Kind::map);
+    open(n, anchor);
+  }
+  void OnMapEnd() override { close(); }
+
+  const Node* root() const { return root_; }
+  bool failed() const { return failed_; }
+
+ private:
+  struct Frame {
+    Node* node;
+    const Node* pending_key = nullptr;
+    std::unordered_set<std::string> keys;
+  };
+
+  Node& make(const YAML::Mark& mark, Node::Kind kind) {
+    Node& n = doc_.arena_.emplace_back();
+    n.kind = kind;
+    n.line = mark.line + 1;
+    n.column = mark.column + 1;
+    return n;
+  }
+  void error(const YAML::Mark& mark, std::string msg) {
+    diag_.error({doc_.file_, mark.line + 1, mark.column + 1}, std::move(msg));
+    failed_ = true;
+  }
+  void finish(Node& n, YAML::anchor_t anchor) {
+    if (anchor) anchors_[anchor] = &n;
+    attach(&n);
+  }
+  void open(Node& n, YAML::anchor_t anchor) {
+    if (anchor) anchors_[anchor] = &n;
+    open_.insert(&n);
+    stack_.push_back({&n});
+  }
+  void close() {
+    Frame f = std::move(stack_.back());
+    stack_.pop_back();
+    open_.erase(f.node);
+    attach(f.node);
+  }
+  void add_expanded(Node* parent, const Node* child) {
+    parent->expanded = std::min(parent->expanded + child->expanded, kMaxExpandedNodes + 1);
+  }
+  void attach(const Node* n) {
+    if (stack_.empty()) {
+      if (root_) {
+        failed_ = true;
+        diag_.error({doc_.file_, n->line, n->column},
+                    "a second YAML document; a runbook file holds exactly one document (remove the '---')");
+      }
+      root_ = n;
+      return;
+    }
+    Frame& f = stack_.back();
+    add_expanded(f.node, n);
+    if (f.node->kind == Node::Kind::sequence) {
+      f.node->items.push_back(n);
+      return;
+    }
+    if (!f.pending_key) {
+      f.pending_key = n;
+      return;
+    }
+    const Node* key = f.pending_key;
+    f.pending_key = nullptr;
+    if (key->kind != Node::Kind::scalar) {
+      failed_ = true;
+      diag_.error({doc_.file_, key->line, key->column}, "a map key must be plain text, not a list or a map");
+    } else if (!f.keys.insert(key->text).second) {
+      failed_ = true;
+      diag_.error({doc_.file_, key->line, key->column},
+                  "duplicate key '" + key->text + "' (YAML would silently keep only one of them)");
+    }
+    f.node->entries.emplace_back(key, n);
+  }
+
+  Document& doc_;
+  Diagnostics& diag_;
+  std::vector<Frame> stack_;
+  std::map<YAML::anchor_t, const Node*> anchors_;
+  std::unordered_set<const Node*> open_;
+  const Node* root_ = nullptr;
+  bool failed_ = false;
+};
+
+Document parse(const std::string& file, std::string_view text, Diagnostics& diag) {
+  Document doc;
+  doc.file_ = file;
+  if (!check_bytes(file, text, diag)) return doc;
+  if (text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // BOM
+
+  std::istringstream in{std::string(text)};
+  Builder builder(doc, diag);
+  try {
+    YAML::Parser parser(in);
+    while (parser.HandleNextDocument(builder)) {
+      if (builder.failed()) break;
+    }
+  } catch (const YAML::DeepRecursion& e) {
+    diag.error({file, e.mark.line + 1, e.mark.column + 1},
+               "nesting is deeper than " + std::to_string(e.depth() - 1) + " levels; a runbook does not need that");
+    return doc;
+  } catch (const YAML::Exception& e) {
+    diag.error({file, e.mark.line + 1, e.mark.column + 1}, "YAML syntax error: " + e.msg);
+    return doc;
+  }
+  if (builder.failed()) return doc;
+  const Node* root = builder.root();
+  if (!root || root->kind == Node::Kind::null) {
+    diag.error({file, 1, 1}, "the file is empty; expected a runbook map starting with `edgedr: 1`");
+    return doc;
+  }
+  if (root->expanded > kMaxExpandedNodes) {
+    diag.error({file, root->line, root->column}, "the document expands to more than " +
+                                                     std::to_string(kMaxExpandedNodes) +
+                                                     " nodes through aliases (an alias bomb?); refusing to read it");
+    return doc;
+  }
+  doc.root_ = root;
+  return doc;
+}
+
+ScalarType resolve_plain(std::string_view t) {
+  if (t.empty() || t == "~" || t == "null" || t == "Null" || t == "NULL") return ScalarType::null;
+  if (t == "true" || t == "True" || t == "TRUE" || t == "false" || t == "False" || t == "FALSE")
+    return ScalarType::boolean;
+  auto all = [](std::string_view s, auto pred) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [&](char c) { return pred(static_cast<unsigned char>(c)); });
+  };
+  std::string_view body = t;
+  if (body[0] == '+' || body[0] == '-') body.remove_prefix(1);
+  if (all(body, [](unsigned char c) { return std::isdigit(c); })) return ScalarType::integer;
+  if (t.size() > 2 && t[0] == '0' && t[1] == 'x' && all(t.substr(2), [](unsigned char c) { return std::isxdigit(c); }))
+    return ScalarType::integer;
+  if (t.size() > 2 && t[0] == '0' && t[1] == 'o' &&
+      all(t.substr(2), [](unsigned char c) { return c >= '0' && c <= '7'; }))
+    return ScalarType::integer;
+  if (body == ".inf" || body == ".Inf" || body == ".INF" || t == ".nan" || t == ".NaN" || t == ".NAN")
+    return ScalarType::number;
+  // [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
+  std::size_t i = 0, digits = 0;
+  while (i < body.size() && std::isdigit(static_cast<unsigned char>(body[i]))) ++i, ++digits;
+  if (i < body.size() && body[i] == '.') {
+    ++i;
+    while (i < body.size() && std::isdigit(static_cast<unsigned char>(body[i]))) ++i, ++digits;
+  }
+  if (digits == 0) return ScalarType::string;
+  if (i < body.size() && (body[i] == 'e' || body[i] == 'E')) {
+    ++i;
+    if (i < body.size() && (body[i] == '+' || body[i] == '-')) ++i;
+    std::size_t exp = 0;
+    while (i < body.size() && std::isdigit(static_cast<unsigned char>(body[i]))) ++i, ++exp;
+    if (exp == 0) return ScalarType::string;
+  }
+  return i == body.size() ? ScalarType::number : ScalarType::string;
+}
+
+}  // namespace dr::yaml

@@ -1,0 +1,67 @@
+// A YAML document as a tree that remembers where each node was written.
+//
+// Built from yaml-cpp's event parser rather than YAML::Node: it is faster, it keeps the marks of
+// keys as well as values, it sees duplicate keys (YAML::Node silently keeps one), and it lets us
+// bound alias expansion before anything walks the tree. Aliases share the anchored node.
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "dr/diagnostic.h"
+
+namespace dr::yaml {
+
+struct Node {
+  enum class Kind { null, scalar, sequence, map };
+  Kind kind = Kind::null;
+  bool plain = false;              // an unquoted scalar: its type (int, bool, null) is resolved per YAML 1.2 core
+  std::string text;                // scalar text
+  int line = 0, column = 0;        // 1-based
+  std::vector<const Node*> items;  // sequence
+  std::vector<std::pair<const Node*, const Node*>> entries;  // map: key, value
+  std::size_t expanded = 1;                                  // nodes after alias expansion, saturating
+
+  bool is_map() const { return kind == Kind::map; }
+  bool is_seq() const { return kind == Kind::sequence; }
+  bool is_scalar() const { return kind == Kind::scalar; }
+  const Node* find(std::string_view key) const;  // map value by scalar key, or nullptr
+};
+
+// Nodes point into the arena, so a Document moves but never copies (a copy would keep pointers
+// into the original's arena).
+class Document {
+ public:
+  Document() = default;
+  Document(Document&&) = default;
+  Document& operator=(Document&&) = default;
+  Document(const Document&) = delete;
+  Document& operator=(const Document&) = delete;
+
+  const Node* root() const { return root_; }
+  const std::string& file() const { return file_; }
+  SourcePos pos(const Node* n) const { return {file_, n ? n->line : 0, n ? n->column : 0}; }
+
+ private:
+  friend class Builder;
+  friend Document parse(const std::string&, std::string_view, Diagnostics&);
+  std::string file_;
+  std::deque<Node> arena_;  // stable addresses
+  const Node* root_ = nullptr;
+};
+
+// Parses `text` (named `file` in diagnostics). On any error the document's root is null and the
+// errors are in `diag`. Checks, before the YAML parser sees a byte: size, UTF-8, NUL and control
+// characters. Then: syntax (with yaml-cpp's depth guard), one document only, duplicate keys,
+// non-scalar keys, recursive aliases, and the node count after alias expansion.
+Document parse(const std::string& file, std::string_view text, Diagnostics& diag);
+
+// Type resolution of a plain scalar under the YAML 1.2 core schema.
+enum class ScalarType { null, boolean, integer, number, string };
+ScalarType resolve_plain(std::string_view text);
+
+}  // namespace dr::yaml
