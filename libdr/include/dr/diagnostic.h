@@ -40,6 +40,9 @@ class Diagnostics {
   void warning(SourcePos pos, std::string message, std::string suggestion = {});
   void add(Diagnostic d);
   void append(const Diagnostics& other);
+  // Appends text to the message of the diagnostic at `index` (inside its closing parenthesis
+  // when the message ends with one).
+  void annotate(std::size_t index, const std::string& text);
 
   bool has_errors() const { return errors_ > 0; }
   std::size_t error_count() const { return errors_; }

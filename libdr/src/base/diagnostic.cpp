@@ -36,6 +36,15 @@ void Diagnostics::append(const Diagnostics& other) {
   for (const auto& d : other.items_) add(d);
 }
 
+void Diagnostics::annotate(std::size_t index, const std::string& text) {
+  if (index >= items_.size()) return;
+  std::string& m = items_[index].message;
+  if (!m.empty() && m.back() == ')')
+    m.insert(m.size() - 1, text);
+  else
+    m += text;
+}
+
 void Diagnostics::sort_and_dedupe() {
   auto key = [](const Diagnostic& d) {
     return std::tie(d.pos.file, d.pos.line, d.pos.column, d.severity, d.message, d.suggestion);

@@ -48,7 +48,8 @@ bool read_file(const std::string& path, std::string& out, const SourcePos& from,
   out.resize(static_cast<std::size_t>(in.gcount()));
   if (out.size() > kMaxRunbookBytes) {
     diag.error({path, 0, 0}, "file is larger than " + std::to_string(kMaxRunbookBytes >> 20) +
-                                 " MiB; a runbook file may be at most that (split it with `include:`)");
+                                 " MiB; a runbook file may be at most " + std::to_string(kMaxRunbookBytes >> 20) +
+                                 " MiB (split it with `include:`)");
     return false;
   }
   return true;

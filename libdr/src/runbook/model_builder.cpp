@@ -225,6 +225,10 @@ void ModelBuilder::apply_cli_inputs() {
 
 Runbook ModelBuilder::finish() {
   apply_cli_inputs();
+  for (const auto& [ref, m] : missing_secrets_)
+    if (m.more_uses)
+      diag_.annotate(m.diagnostic,
+                     "; used in " + std::to_string(m.more_uses) + " more place" + (m.more_uses == 1 ? "" : "s"));
   // depends-on names must exist; a service may not depend on itself.
   std::vector<std::string> names;
   names.reserve(rb_.services.size());

@@ -39,6 +39,7 @@ class ModelBuilder {
                          const ActionSpec& action, const std::string& where);
   void check_strings(const yaml::Document& doc, const yaml::Node& node, const std::string& where,
                      std::vector<Reference>* step_refs);
+  void missing_secret(const SourcePos& pos, const std::string& what, const Reference& ref, const std::string& where);
   void check_literal_secrets(const yaml::Document& doc, const yaml::Node& node, const std::string& where);
   void check_step_refs(const StepSpec& step, const Service* own_service, std::size_t own_index);
 
@@ -54,7 +55,11 @@ class ModelBuilder {
   const Catalogue& catalogue_;
   Diagnostics& diag_;
   Runbook rb_;
-  std::map<std::string, SourcePos> azure_defined_;
+  struct MissingSecret {
+    std::size_t diagnostic;  // index into diag_
+    std::size_t more_uses;
+  };
+  std::map<std::string, MissingSecret> missing_secrets_;
 };
 
 // A yaml node as a Value (plain scalars typed per YAML 1.2 core).

@@ -288,20 +288,12 @@ void ModelBuilder::check_strings(const yaml::Document& doc, const Node& node, co
         }
         break;
       case Reference::Kind::env:
-        if (!env(ref.name)) {
-          const std::string msg =
-              "environment variable " + ref.name + " is not set (" + ref.text() + " in " + where + ")";
-          options_.require_secrets ? diag_.error(pos, msg) : diag_.warning(pos, msg);
-        }
+        if (!env(ref.name)) missing_secret(pos, "environment variable " + ref.name + " is not set", ref, where);
         break;
       case Reference::Kind::file: {
         std::filesystem::path path(ref.name);
         if (path.is_relative()) path = std::filesystem::path(doc.file()).parent_path() / path;
-        std::ifstream f(path);
-        if (!f) {
-          const std::string msg = "cannot read " + path.string() + " (" + ref.text() + " in " + where + ")";
-          options_.require_secrets ? diag_.error(pos, msg) : diag_.warning(pos, msg);
-        }
+        if (!std::ifstream(path)) missing_secret(pos, "cannot read " + path.string(), ref, where);
         break;
       }
       case Reference::Kind::step_output:
@@ -312,6 +304,19 @@ void ModelBuilder::check_strings(const yaml::Document& doc, const Node& node, co
         break;
     }
   }
+}
+
+// One diagnostic per missing variable or file, at its first use; finish() adds how many other
+// places use it. At run time it is an error, for validate and plan a warning.
+void ModelBuilder::missing_secret(const SourcePos& pos, const std::string& what, const Reference& ref,
+                                  const std::string& where) {
+  auto [it, first] = missing_secrets_.try_emplace(ref.text(), MissingSecret{diag_.all().size(), 0});
+  if (!first) {
+    ++it->second.more_uses;
+    return;
+  }
+  const std::string msg = what + " (" + ref.text() + " in " + where + ")";
+  options_.require_secrets ? diag_.error(pos, msg) : diag_.warning(pos, msg);
 }
 
 void ModelBuilder::check_literal_secrets(const yaml::Document& doc, const Node& node, const std::string& where) {
