@@ -59,8 +59,9 @@ int run_validate(const ValidateOptions& opt, const Context& ctx) {
       }
       files.push_back(std::move(f));
     } else if (ok) {
-      std::cout << file << ": valid (runbook '" << result.runbook->name << "', " << result.runbook->services.size()
-                << " services, " << steps << " steps)\n";
+      const auto services = result.runbook->services.size();
+      std::cout << file << ": valid (runbook '" << result.runbook->name << "', " << services << " service"
+                << (services == 1 ? "" : "s") << ", " << steps << " step" << (steps == 1 ? "" : "s") << ")\n";
     } else {
       std::cerr << file << ": " << result.diagnostics.error_count() << " error"
                 << (result.diagnostics.error_count() == 1 ? "" : "s") << "\n";

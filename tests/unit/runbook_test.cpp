@@ -157,7 +157,7 @@ TEST_CASE("action parameters are checked against the catalogue") {
   CHECK(has(r, "(did you mean 'traffic'?)"));
   CHECK(has(r, "unknown parameter 'endpont' for traffic-manager.disable-endpoint"));
   CHECK(has(r, "missing parameter 'endpoint' for traffic-manager.disable-endpoint"));
-  CHECK(has(r, "needs a traffic-manager target, but 'plant' is a agent target"));
+  CHECK(has(r, "needs a traffic-manager target, but 'plant' is an agent target"));
   CHECK(has(r, "parameter 'priority' of step 'mes/failover/set-priority': expected a whole number from 1 to 1000"));
   CHECK(has(r, "parameter 'mode' of step 'mes/failover/failover': expected one of planned, unplanned, got 'sideways'"));
   CHECK(has(r, "needs exactly one of 'plan' or 'item', none given"));
@@ -450,4 +450,96 @@ TEST_CASE("a bad undo value names both accepted forms") {
   CHECK(has(r, "rb.yaml:12:15: error: the undo of step 1 of mes/failover: expected `none` or an undo step"));
   CHECK(has(r, "unknown key 'naem' in the undo of step 2 of mes/failover"));
   CHECK(r.diagnostics.error_count() == 2);
+}
+
+TEST_CASE("integers with a leading zero are decimal, as YAML 1.2 says") {
+  auto r = load(kHeader + R"(services:
+  mes:
+    failover:
+      - action: traffic-manager.set-priority
+        with: { target: traffic, endpoint: a, priority: 08 }
+      - action: traffic-manager.set-priority
+        with: { target: traffic, endpoint: b, priority: 0o17 }
+)");
+  INFO(messages(r));
+  REQUIRE(r.runbook);
+  const auto& s = r.runbook->service("mes")->steps(Operation::failover);
+  CHECK(s[0].with.find("priority")->as_int() == 8);
+  CHECK(s[1].with.find("priority")->as_int() == 15);
+}
+
+TEST_CASE("an unquoted reference inside a flow map gets a hint") {
+  auto r = load("edgedr: 1\nname: x\ntargets:\n  plant: { agent: { url: \"https://x\", token: ${env.T} } }\n");
+  CHECK(has(r, "YAML syntax error"));
+  CHECK(has(r, "must be quoted, e.g. token: \"${env.TOKEN}\""));
+}
+
+TEST_CASE("a step without a timeout gets its action's default, which outlasts the action") {
+  auto r = load(kHeader + R"(services:
+  historian:
+    failover:
+      - action: site-recovery.failover
+        with: { target: recovery, plan: rp1 }
+      - action: wait
+        with: { duration: 45m }
+      - action: http.probe
+        with: { url: "https://x.example" }
+      - action: site-recovery.failover
+        with: { target: recovery, plan: rp2 }
+        timeout: 5m
+)");
+  INFO(messages(r));
+  REQUIRE(r.runbook);
+  const auto& s = r.runbook->service("historian")->steps(Operation::failover);
+  CHECK(s[0].timeout == std::chrono::hours(1));
+  CHECK(s[1].timeout == std::chrono::minutes(55));
+  CHECK(s[2].timeout == std::chrono::minutes(10));
+  CHECK(s[3].timeout == std::chrono::minutes(5));
+  CHECK(
+      has(r, "warning: timeout 5m of step 'historian/failover/failover-2' is shorter than its expected duration 15m"));
+}
+
+TEST_CASE("preflight steps can be limited to some operations, and only preflight steps") {
+  auto r = load(kHeader + R"(preflight:
+  - action: site-recovery.check-health
+    with: { target: recovery, plan: rp1, max-rpo: 5m }
+    operations: [drill, failback]
+services:
+  mes:
+    failover:
+      - action: wait
+        with: { duration: 1s }
+        operations: [drill]
+)");
+  CHECK(has(r, "'operations' is only for preflight steps (step 'mes/failover/wait')"));
+  auto ok = load(kHeader + R"(preflight:
+  - action: site-recovery.check-health
+    with: { target: recovery, plan: rp1, max-rpo: 5m }
+    operations: [drill, failback]
+services: { mes: {} }
+)");
+  REQUIRE(ok.runbook);
+  const auto& p = ok.runbook->preflight[0];
+  CHECK(p.preflight_applies(Operation::drill));
+  CHECK(p.preflight_applies(Operation::failback));
+  CHECK_FALSE(p.preflight_applies(Operation::failover));
+}
+
+TEST_CASE("the content hash of a runbook with includes does not depend on the working directory") {
+  TempDir dir;
+  const std::string fragment = "targets:\n  traffic: { traffic-manager: { resource-group: rg, profile: tm } }\n";
+  const std::string text = "edgedr: 1\nname: x\ninclude: [common/t.yaml]\nservices: { s: {} }\n";
+  dir.write("common/t.yaml", fragment);
+  const auto main = dir.write("rb.yaml", text);
+  auto absolute = load_runbook(main);
+  REQUIRE(absolute.runbook);
+  const auto cwd = std::filesystem::current_path();
+  std::filesystem::current_path(dir.path());
+  auto relative = load_runbook("rb.yaml");
+  std::filesystem::current_path(cwd);
+  REQUIRE(relative.runbook);
+  CHECK(absolute.runbook->content_hash == relative.runbook->content_hash);
+  // A sha256sum-style manifest, includes first, paths relative to the runbook.
+  CHECK(absolute.runbook->content_hash ==
+        sha256_hex(sha256_hex(fragment) + "  common/t.yaml\n" + sha256_hex(text) + "  rb.yaml\n"));
 }

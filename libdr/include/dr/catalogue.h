@@ -58,7 +58,10 @@ struct ActionSpec {
   std::string builtin_undo;          // action name of the built-in inverse; empty when none
   bool mutating = true;              // false: read-only, allowed in `preflight`
   AsyncKind async = AsyncKind::none;
-  Duration typical{0};         // expected duration for the critical path
+  Duration typical{0};  // expected duration for the critical path
+  // A step's timeout when it sets none. Long operations (failover, restore) get room for their
+  // slow cases; `wait` gets its duration plus this.
+  Duration default_timeout{std::chrono::minutes(10)};
   std::string duration_param;  // when set, this parameter's value is the expected duration
 
   const ParamSpec* param(std::string_view name) const;

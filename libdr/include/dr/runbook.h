@@ -92,10 +92,13 @@ struct StepSpec {
   std::optional<Duration> expect;
   std::string description;
   UndoSpec undo;
-  std::vector<Reference> step_refs;  // ${steps...} used in `with:`; each adds a dependency
+  std::vector<Reference> step_refs;      // ${steps...} used in `with:`; each adds a dependency
+  std::vector<Operation> preflight_for;  // preflight only: the operations it runs before; empty = all
   SourcePos pos;
 
   bool is_preflight() const { return !operation.has_value(); }
+  // Whether this preflight step runs before `op`.
+  bool preflight_applies(Operation op) const;
 };
 
 struct Service {

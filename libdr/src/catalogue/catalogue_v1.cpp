@@ -69,7 +69,8 @@ ActionSpec asr(std::string name, std::string summary, std::vector<ParamSpec> ext
           .builtin_undo = std::move(undo),
           .mutating = true,
           .async = AsyncKind::long_running_job,
-          .typical = typical};
+          .typical = typical,
+          .default_timeout = std::max<Duration>(10min, typical * 4)};
 }
 
 std::vector<ParamSpec> backup_item(std::vector<ParamSpec> extra) {
@@ -116,7 +117,8 @@ std::vector<ActionSpec> build() {
                .outputs = {"status"},
                .mutating = false,
                .async = AsyncKind::poll,
-               .typical = 2min});
+               .typical = 2min,
+               .default_timeout = 30min});
 
   // Site Recovery: POST an action, follow the long-running operation to its ASR job.
   const auto provider = [] {
@@ -165,7 +167,8 @@ std::vector<ActionSpec> build() {
        .outputs = {"job-id", "recovery-point-id", "recovery-point-time"},
        .mutating = true,
        .async = AsyncKind::long_running_job,
-       .typical = 30min});
+       .typical = 30min,
+       .default_timeout = 2h});
   a.push_back({.name = "backup.restore",
                .summary = "restore from a recovery point: latest, an id, or the newest at or before a time",
                .params = backup_item(
@@ -177,7 +180,8 @@ std::vector<ActionSpec> build() {
                .outputs = {"job-id", "recovery-point-id", "recovery-point-time"},
                .mutating = true,
                .async = AsyncKind::long_running_job,
-               .typical = 45min});
+               .typical = 45min,
+               .default_timeout = 3h});
   a.push_back({.name = "backup.check-recovery-point",
                .summary = "the newest recovery point is younger than max-age",
                .params = backup_item({typed("max-age", ParamType::duration, true, "largest acceptable age")}),
@@ -194,7 +198,8 @@ std::vector<ActionSpec> build() {
                .outputs = {"run-id", "exit-code", "output"},
                .mutating = true,
                .async = AsyncKind::agent_operation,
-               .typical = 1min});
+               .typical = 1min,
+               .default_timeout = 30min});
   a.push_back({.name = "agent.check",
                .summary = "an agent's health, or one of its named checks",
                .params = {target(TargetKind::agent), str("check", false, "check name; omitted: agent health")},
@@ -232,7 +237,8 @@ std::vector<ActionSpec> build() {
                .outputs = {"approved-by"},
                .mutating = false,
                .async = AsyncKind::approval,
-               .typical = 5min});
+               .typical = 5min,
+               .default_timeout = 1h});
   a.push_back({.name = "exec",
                .summary = "run a local command (argv, no shell)",
                .params = {typed("command", ParamType::string_list, true, "argv: program and arguments"),

@@ -131,8 +131,12 @@ class Loader {
   // a manifest of "<sha256>  <path>" lines in load order, so any change to any file shows.
   std::string content_hash() const {
     if (files_.size() == 1) return sha256_hex(files_.front()->text);
+    // Paths relative to the runbook's directory, so the hash does not depend on the working
+    // directory edgedr was started from.
+    const fs::path base = fs::path(files_.back()->path).parent_path();
     std::string manifest;
-    for (const auto& f : files_) manifest += sha256_hex(f->text) + "  " + f->path + "\n";
+    for (const auto& f : files_)
+      manifest += sha256_hex(f->text) + "  " + fs::path(f->path).lexically_relative(base).generic_string() + "\n";
     return sha256_hex(manifest);
   }
 

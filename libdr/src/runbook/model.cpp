@@ -1,5 +1,7 @@
 #include "dr/runbook.h"
 
+#include <algorithm>
+
 namespace dr {
 
 const char* operation_name(Operation op) {
@@ -17,6 +19,10 @@ std::optional<Operation> parse_operation(std::string_view name) {
   for (Operation op : kOperations)
     if (name == operation_name(op)) return op;
   return std::nullopt;
+}
+
+bool StepSpec::preflight_applies(Operation op) const {
+  return preflight_for.empty() || std::find(preflight_for.begin(), preflight_for.end(), op) != preflight_for.end();
 }
 
 const char* on_failure_name(OnFailure f) {

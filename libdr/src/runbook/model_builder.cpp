@@ -23,12 +23,9 @@ Value to_value(const yaml::Document& doc, const Node& n) {
       if (!n.plain) return Value::string(n.text, pos);
       switch (yaml::resolve_plain(n.text)) {
         case yaml::ScalarType::boolean: return Value::boolean(n.text[0] == 't' || n.text[0] == 'T', pos);
-        case yaml::ScalarType::integer: {
-          errno = 0;
-          const long long v = std::strtoll(n.text.c_str(), nullptr, 0);
-          if (errno == 0 && n.text.find('o') == std::string::npos) return Value::integer(v, pos);
+        case yaml::ScalarType::integer:
+          if (auto v = yaml::plain_integer(n.text)) return Value::integer(*v, pos);
           return Value::string(n.text, pos);
-        }
         case yaml::ScalarType::number: return Value::number(std::strtod(n.text.c_str(), nullptr), pos);
         default: return Value::string(n.text, pos);
       }

@@ -32,19 +32,9 @@ json scalar_to_json(const Node& n) {
   switch (yaml::resolve_plain(n.text)) {
     case yaml::ScalarType::null: return nullptr;
     case yaml::ScalarType::boolean: return n.text[0] == 't' || n.text[0] == 'T';
-    case yaml::ScalarType::integer: {
-      std::int64_t v = 0;
-      const char* b = n.text.data();
-      const char* e = b + n.text.size();
-      if (*b == '+') ++b;
-      int base = 10;
-      bool neg = false;
-      if (e - b > 2 && b[0] == '0' && (b[1] == 'x' || b[1] == 'o')) base = b[1] == 'x' ? 16 : 8, b += 2;
-      if (base == 10 && *b == '-') neg = true, ++b;
-      auto [p, ec] = std::from_chars(b, e, v, base);
-      if (ec != std::errc() || p != e) return std::strtod(n.text.c_str(), nullptr);  // too large: a number
-      return neg ? -v : v;
-    }
+    case yaml::ScalarType::integer:
+      if (auto v = yaml::plain_integer(n.text)) return *v;
+      return std::strtod(n.text.c_str(), nullptr);  // too large for 64 bits: a number
     case yaml::ScalarType::number: {
       std::string t = n.text;
       if (t.find("inf") != std::string::npos || t.find("Inf") != std::string::npos ||

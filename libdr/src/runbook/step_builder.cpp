@@ -19,13 +19,17 @@ bool has_interpolation(const Node& n) {
 }
 
 bool is_plain_int(const Node& n) {
-  return n.is_scalar() && n.plain && yaml::resolve_plain(n.text) == yaml::ScalarType::integer;
+  return n.is_scalar() && n.plain && yaml::plain_integer(n.text).has_value();
 }
 
 std::string join(const std::vector<std::string>& v, const char* sep = ", ") {
   std::string out;
   for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
   return out;
+}
+
+std::string article(const std::string& noun) {
+  return (noun.find_first_of("aeiou") == 0 ? "an " : "a ") + noun;
 }
 
 std::string last_word(const std::string& action) {
@@ -84,15 +88,37 @@ StepSpec ModelBuilder::build_step(const yaml::Document& doc, const Node& node, c
     check_strings(doc, *with, where, &step.step_refs);
   }
 
-  if (const Node* t = node.find("timeout"); t && t->is_scalar())
-    if (auto d = parse_duration(t->text)) step.timeout = *d;
   if (const Node* e = node.find("expect"); e && e->is_scalar()) step.expect = parse_duration(e->text);
+  // Without `timeout:` a step gets its action's default, which leaves room for the action's slow
+  // cases (a 15-minute failover must not die at a flat 10m); `wait` gets its duration on top.
+  Duration expected = spec ? spec->typical : Duration{0};
+  if (spec && !spec->duration_param.empty())
+    if (const Value* d = step.with.find(spec->duration_param); d && d->is_string())
+      if (auto parsed = parse_duration(d->as_string())) expected = *parsed;
+  if (step.expect) expected = *step.expect;
+  step.timeout = spec ? spec->default_timeout : Duration{std::chrono::minutes(10)};
+  if (spec && !spec->duration_param.empty()) step.timeout = expected + spec->default_timeout;
+  if (const Node* t = node.find("timeout"); t && t->is_scalar()) {
+    if (auto d = parse_duration(t->text)) {
+      step.timeout = *d;
+      if (*d < expected)
+        diag_.warning(doc.pos(t), "timeout " + format_duration(*d) + " of " + where +
+                                      " is shorter than its expected duration " + format_duration(expected) +
+                                      "; the step will likely time out");
+    }
+  }
+  if (const Node* ops = node.find("operations"); ops && ops->is_seq()) {
+    if (op || is_undo) diag_.error(doc.pos(ops), "'operations' is only for preflight steps (" + where + ")");
+    for (const Node* o : ops->items)
+      if (auto parsed = o->is_scalar() ? parse_operation(o->text) : std::nullopt) step.preflight_for.push_back(*parsed);
+  }
   if (const Node* d = node.find("description"); d && d->is_scalar()) step.description = d->text;
   if (const Node* c = node.find("continue-on-error"); c && c->is_scalar()) step.continue_on_error = c->text == "true";
   if (const Node* c = node.find("idempotent"); c && c->is_scalar()) step.idempotent = c->text == "true";
 
   if (const Node* r = node.find("retry"); r && r->is_map()) {
-    if (const Node* a = r->find("attempts"); a && is_plain_int(*a)) step.retry.attempts = std::atoi(a->text.c_str());
+    if (const Node* a = r->find("attempts"); a && is_plain_int(*a))
+      step.retry.attempts = static_cast<int>(std::clamp<std::int64_t>(*yaml::plain_integer(a->text), 1, 1000));
     if (const Node* i = r->find("interval"); i && i->is_scalar())
       if (auto d = parse_duration(i->text)) step.retry.interval = *d;
     if (const Node* b = r->find("backoff"); b && b->is_scalar() && b->text == "exponential")
@@ -190,7 +216,7 @@ void ModelBuilder::check_param_value(const yaml::Document& doc, const Node& v, c
       return;
     case ParamType::integer: {
       if (!is_plain_int(v)) return fail("a whole number");
-      const long long n = std::atoll(v.text.c_str());
+      const std::int64_t n = *yaml::plain_integer(v.text);
       if ((p.min && n < *p.min) || (p.max && n > *p.max))
         return fail("a whole number from " + std::to_string(p.min.value_or(0)) + " to " +
                     std::to_string(p.max.value_or(0)));
@@ -224,7 +250,7 @@ void ModelBuilder::check_param_value(const yaml::Document& doc, const Node& v, c
     case ParamType::status_codes: {
       auto ok = [](const Node* n) {
         if (!is_plain_int(*n)) return false;
-        const int c = std::atoi(n->text.c_str());
+        const std::int64_t c = *yaml::plain_integer(n->text);
         return c >= 100 && c <= 599;
       };
       if (v.is_seq() && !v.items.empty() && std::all_of(v.items.begin(), v.items.end(), ok)) return;
@@ -248,7 +274,7 @@ void ModelBuilder::check_param_value(const yaml::Document& doc, const Node& v, c
       } else if (p.target_kind && t->kind != *p.target_kind) {
         diag_.error(pos,
                     action.name + " in " + where + " needs a " + target_kind_name(*p.target_kind) + " target, but '" +
-                        v.text + "' is a " + target_kind_name(t->kind) + " target",
+                        v.text + "' is " + article(target_kind_name(t->kind)) + " target",
                     nearest_name(v.text, same_kind));
       }
       return;

@@ -6,6 +6,8 @@
 #include <yaml-cpp/parser.h>
 
 #include <algorithm>
+#include <charconv>
+#include <climits>
 #include <cstdio>
 #include <map>
 #include <sstream>
@@ -74,6 +76,25 @@ bool check_bytes(const std::string& file, std::string_view text, Diagnostics& di
     ++col;
   }
   return true;
+}
+
+// `{ token: ${env.X} }` is a YAML error (the braces of ${} close the flow map); the parser's
+// message does not say so, so point at the likely cause.
+std::string flow_hint(std::string_view text, int line0) {
+  for (int l = std::max(0, line0 - 1); l <= line0; ++l) {
+    std::size_t start = 0;
+    for (int i = 0; i < l && start != std::string_view::npos; ++i) {
+      start = text.find('\n', start);
+      if (start != std::string_view::npos) ++start;
+    }
+    if (start == std::string_view::npos) continue;
+    const std::string_view row = text.substr(start, text.find('\n', start) - start);
+    const auto ref = row.find("${");
+    if (ref != std::string_view::npos && row.find_first_of("{[") < ref && ref > 0 && row[ref - 1] != '"' &&
+        row[ref - 1] != '\'')
+      return " (a ${...} value inside { } or [ ] must be quoted, e.g. token: \"${env.TOKEN}\")";
+  }
+  return {};
 }
 
 }  // namespace
@@ -227,7 +248,8 @@ Document parse(const std::string& file, std::string_view text, Diagnostics& diag
                "nesting is deeper than " + std::to_string(e.depth() - 1) + " levels; a runbook does not need that");
     return doc;
   } catch (const YAML::Exception& e) {
-    diag.error({file, e.mark.line + 1, e.mark.column + 1}, "YAML syntax error: " + e.msg);
+    diag.error({file, e.mark.line + 1, e.mark.column + 1},
+               "YAML syntax error: " + e.msg + flow_hint(text, e.mark.line));
     return doc;
   }
   if (builder.failed()) return doc;
@@ -244,6 +266,19 @@ Document parse(const std::string& file, std::string_view text, Diagnostics& diag
   }
   doc.root_ = root;
   return doc;
+}
+
+std::optional<std::int64_t> plain_integer(std::string_view t) {
+  if (resolve_plain(t) != ScalarType::integer) return std::nullopt;
+  bool neg = false;
+  if (t[0] == '+' || t[0] == '-') neg = t[0] == '-', t.remove_prefix(1);
+  int base = 10;
+  if (t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'o')) base = t[1] == 'x' ? 16 : 8, t.remove_prefix(2);
+  std::uint64_t v = 0;
+  auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v, base);
+  if (ec != std::errc() || p != t.data() + t.size()) return std::nullopt;
+  if (v > static_cast<std::uint64_t>(INT64_MAX) + (neg ? 1 : 0)) return std::nullopt;
+  return neg ? static_cast<std::int64_t>(0 - v) : static_cast<std::int64_t>(v);
 }
 
 ScalarType resolve_plain(std::string_view t) {

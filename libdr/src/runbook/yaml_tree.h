@@ -6,7 +6,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -63,5 +65,9 @@ Document parse(const std::string& file, std::string_view text, Diagnostics& diag
 // Type resolution of a plain scalar under the YAML 1.2 core schema.
 enum class ScalarType { null, boolean, integer, number, string };
 ScalarType resolve_plain(std::string_view text);
+
+// The value of a plain integer scalar (decimal, 0x hex, 0o octal; a leading zero is still
+// decimal, as YAML 1.2 says). nullopt when it is not an integer or does not fit in 64 bits.
+std::optional<std::int64_t> plain_integer(std::string_view text);
 
 }  // namespace dr::yaml
