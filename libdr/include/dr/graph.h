@@ -12,6 +12,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dr/diagnostic.h"
@@ -24,16 +25,20 @@ struct GraphNode {
   enum class Kind { step, service_end, tier_barrier, preflight_end };
   Kind kind = Kind::step;
   const StepSpec* step = nullptr;  // Kind::step only; points into the Runbook
-  std::string label;               // step id, or e.g. "service mes done", "tier 2 barrier"
+  std::string label;               // step id, or "@service:<name>", "@tier:<n>", "@preflight"
   Duration expected{0};            // expected duration (0 for join nodes)
   std::vector<int> deps;           // nodes that must finish first
   std::vector<int> dependents;
-  int wave = 0;           // 0-based, counting real steps only
+  // 0-based, counting real steps only. A join node holds the wave of a step that would wait
+  // for it alone.
+  int wave = 0;
   Duration remaining{0};  // longest expected path from this node's start to the end
 
   bool is_step() const { return kind == Kind::step; }
 };
 
+// --only / --skip. Preflight steps guard every run, so --only keeps them; naming one
+// ("preflight/<name>") in --skip drops it.
 struct GraphOptions {
   std::vector<std::string> only;  // service names or step ids; empty = all
   std::vector<std::string> skip;  // service names or step ids
@@ -54,7 +59,7 @@ class StepGraph {
   const std::vector<int>& critical_path() const { return critical_path_; }
   Duration critical_duration() const { return critical_duration_; }
   std::size_t step_count() const { return step_count_; }
-  // Index of the node for a step id, or -1.
+  // Index of the node for a step id (or a join node's label), or -1. Constant time.
   int find(std::string_view step_id) const;
 
   // Filled in by build_graph.
@@ -65,11 +70,18 @@ class StepGraph {
   std::vector<int> critical_path_;
   Duration critical_duration_{0};
   std::size_t step_count_ = 0;
+  std::vector<int> label_slots_;  // open-addressed hash of node indices by label, for find()
 };
 
 // The expected duration of a step: `expect:`, else the action's duration parameter (wait), else
 // the action's typical duration from the catalogue.
 Duration expected_duration(const StepSpec& step, const Catalogue& catalogue);
+
+// The expected wall time of the whole graph when at most `concurrency` steps run at once and,
+// among ready steps, the one with the longest remaining path starts first (as the engine does,
+// §3). Never less than critical_duration(); equal to it when concurrency is no constraint.
+// A concurrency of 0 or less means no limit.
+Duration expected_run_duration(const StepGraph& graph, int concurrency);
 
 // Builds the graph; on a cycle or an unknown --only/--skip name, adds errors (a cycle as a path:
 // "mes -> traffic -> mes") and returns nullopt. Warnings (e.g. an --only service whose
