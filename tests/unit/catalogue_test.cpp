@@ -71,3 +71,21 @@ TEST_CASE("docs/actions.md documents every action and every parameter") {
       CHECK_MESSAGE(doc.find("`" + p.name + "`") != std::string::npos, (a.name + " parameter " + p.name));
   }
 }
+
+TEST_CASE("docs/actions.md states each action's default timeout as the catalogue sets it") {
+  std::ifstream f(dr::test::source_path("docs/actions.md"));
+  REQUIRE(f);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  const std::string doc = ss.str();
+  for (const auto& a : Catalogue::v1().actions()) {
+    const auto section = doc.find("### " + a.name + "\n");
+    REQUIRE_MESSAGE(section != std::string::npos, a.name);
+    const auto next = doc.find("\n### ", section + 4);
+    const std::string body = doc.substr(section, next - section);
+    const std::string want = a.duration_param.empty() ? "Default timeout: " + format_duration(a.default_timeout) + "."
+                                                      : "Default timeout: its duration + " +
+                                                            format_duration(a.default_timeout) + ".";
+    CHECK_MESSAGE(body.find(want) != std::string::npos, (a.name + " should say '" + want + "'"));
+  }
+}

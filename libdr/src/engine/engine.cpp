@@ -1,0 +1,249 @@
+// The engine loop: start what may start, take in completions, fire due timers, otherwise sleep
+// on the injected clock until the next timer or completion.
+#include <filesystem>
+#include <stdexcept>
+
+#include "engine/engine_impl.h"
+
+namespace dr {
+
+const char* run_status_name(RunStatus s) {
+  switch (s) {
+    case RunStatus::succeeded: return "succeeded";
+    case RunStatus::rolled_back: return "rolled-back";
+    case RunStatus::paused: return "paused";
+    case RunStatus::rollback_incomplete: return "rollback-incomplete";
+    case RunStatus::interrupted: return "interrupted";
+    case RunStatus::storage_failed: return "storage-failed";
+  }
+  return "?";
+}
+
+int exit_code_for(RunStatus s) {
+  switch (s) {
+    case RunStatus::succeeded: return 0;
+    case RunStatus::rolled_back: return 1;
+    case RunStatus::paused:
+    case RunStatus::rollback_incomplete:
+    case RunStatus::storage_failed: return 4;
+    case RunStatus::interrupted: return 130;
+  }
+  return 1;
+}
+
+Engine::Engine(const Runbook& runbook, const StepGraph& graph, RunJournal& journal, EngineDeps deps,
+               EngineOptions options)
+    : impl_(std::make_unique<Impl>(runbook, graph, journal, deps, std::move(options))) {}
+Engine::~Engine() = default;
+RunReport Engine::run() { return impl_->run(); }
+RunReport Engine::resume() { return impl_->resume(); }
+RunReport Engine::rollback() { return impl_->rollback(); }
+void Engine::interrupt() { impl_->interrupt(); }
+
+Engine::Impl::Impl(const Runbook& rb, const StepGraph& graph, RunJournal& journal, EngineDeps deps,
+                   EngineOptions options)
+    : rb_(rb), graph_(graph), journal_(journal), deps_(deps), opt_(std::move(options)) {
+  runbook_dir_ = std::filesystem::path(rb_.file).parent_path().string();
+  rng_.seed(opt_.jitter_seed ? opt_.jitter_seed : std::random_device{}());
+  if (opt_.concurrency < 1) opt_.concurrency = 1;
+  init_graph_state();
+}
+
+void Engine::Impl::interrupt() {
+  interrupts_.fetch_add(1);
+  completions_->cv.notify_all();
+}
+
+int Engine::Impl::interrupt_level() const { return interrupts_.load(); }
+
+// Seconds since this run (or this resumption of it) started, by the engine's clock.
+Value Engine::Impl::elapsed() const {
+  return Value::number(std::chrono::duration<double>(deps_.clock->now() - run_start_).count());
+}
+
+void Engine::Impl::journal(std::string type, Value fields, bool durable) {
+  if (storage_failed_) throw JournalError("journal already failed");
+  try {
+    const JournalEvent& e = journal_.append(std::move(type), std::move(fields), durable);
+    if (deps_.observer) deps_.observer->on_event(e);
+  } catch (const JournalError&) {
+    storage_failed_ = true;
+    throw;
+  }
+}
+
+RunReport Engine::Impl::run() {
+  run_start_ = deps_.clock->now();
+  run_start_wall_ = format_rfc3339(deps_.clock->wall());
+  std::vector<Value::Entry> inputs, only, skip;
+  for (const auto& [k, v] : opt_.inputs) inputs.emplace_back(k, Value::string(v));
+  std::vector<Value> only_list, skip_list;
+  for (const auto& s : opt_.filter.only) only_list.push_back(Value::string(s));
+  for (const auto& s : opt_.filter.skip) skip_list.push_back(Value::string(s));
+  try {
+    journal("run.started",
+            Value::map({{"run_id", Value::string(opt_.run_id)},
+                        {"runbook", Value::string(rb_.name)},
+                        // Absolute, so resume finds the runbook from any working directory.
+                        {"file", Value::string(std::filesystem::absolute(rb_.file).string())},
+                        {"content_hash", Value::string(rb_.content_hash)},
+                        {"operation", Value::string(operation_name(graph_.operation()))},
+                        {"inputs", Value::map(std::move(inputs))},
+                        {"options", Value::map({{"concurrency", Value::integer(opt_.concurrency)},
+                                                {"on_failure", Value::string(on_failure_name(opt_.on_failure))},
+                                                {"only", Value::list(std::move(only_list))},
+                                                {"skip", Value::list(std::move(skip_list))},
+                                                {"dry_run", Value::boolean(opt_.dry_run)}})},
+                        {"user", Value::string(opt_.user)},
+                        {"host", Value::string(opt_.host)},
+                        {"simulated", Value::boolean(opt_.simulated)},
+                        {"time_scale", Value::number(opt_.time_scale)}}),
+            true);
+  } catch (const JournalError& e) {
+    return finish(RunStatus::storage_failed, std::string("cannot write the journal: ") + e.what());
+  }
+  return drive();
+}
+
+RunReport Engine::Impl::drive() {
+  try {
+    while (mode_ != Mode::done) {
+      if (interrupt_level() >= 2) {
+        journal("run.interrupted", Value::map({}), true);
+        return finish(RunStatus::interrupted,
+                      "stopped at once by a second interrupt; continue with `edgedr resume " + opt_.run_id + "`");
+      }
+      if (interrupt_level() == 1 && seen_interrupts_ == 0) {
+        seen_interrupts_ = 1;
+        if (mode_ == Mode::forward) {
+          mode_ = Mode::stopping;
+          stop_reason_ = "interrupted by the operator";
+        }
+      }
+      if (step_once()) continue;
+      // Nothing more to do right now: is the run over?
+      if (mode_ == Mode::forward && !forward_work_left()) {
+        journal("run.finished", Value::map({{"status", Value::string("succeeded")}, {"seconds", elapsed()}}), true);
+        return finish(RunStatus::succeeded, "");
+      }
+      if (mode_ == Mode::stopping && in_flight_ == 0) {
+        if (operator_needed_ || opt_.on_failure == OnFailure::pause) {
+          journal("run.paused", Value::map({{"reason", Value::string(stop_reason_)}}), true);
+          return finish(RunStatus::paused, stop_reason_ + "; continue with `edgedr resume " + opt_.run_id +
+                                               "` or undo with `edgedr rollback " + opt_.run_id + "`");
+        }
+        begin_rollback(stop_reason_);
+        continue;
+      }
+      if (mode_ == Mode::rolling_back && undo_running_ < 0) {
+        if (rollback_failed_) {
+          journal("rollback.finished", Value::map({{"status", Value::string("incomplete")}}), true);
+          journal("run.paused", Value::map({{"reason", Value::string(stop_reason_)}}), true);
+          return finish(RunStatus::rollback_incomplete, stop_reason_ + "; fix it, then `edgedr rollback " +
+                                                            opt_.run_id + "` continues the rollback");
+        }
+        if (undo_next_ >= undo_queue_.size()) {
+          journal("rollback.finished", Value::map({{"status", Value::string("complete")}}), true);
+          journal("run.finished", Value::map({{"status", Value::string("rolled-back")}, {"seconds", elapsed()}}), true);
+          return finish(RunStatus::rolled_back, stop_reason_ + "; every completed step was undone");
+        }
+        start_next_undo();
+        continue;
+      }
+      wait_for_work();
+    }
+  } catch (const JournalError& e) {
+    // Nothing more is sent: the journal could not record it.
+    return finish(RunStatus::storage_failed, std::string("stopped: the journal could not be written (") + e.what() +
+                                                 "); no further request was sent");
+  }
+  return finish(RunStatus::succeeded, "");
+}
+
+// One unit of progress: a completion, a due timer, or a start. Returns false when idle.
+bool Engine::Impl::step_once() {
+  {
+    std::unique_lock lock(completions_->mu);
+    if (!completions_->items.empty()) {
+      Completion c = std::move(completions_->items.front());
+      completions_->items.pop_front();
+      lock.unlock();
+      Unit& u = units_[static_cast<std::size_t>(c.unit)];
+      if (c.generation != u.generation) return true;  // a stale answer (timed out meanwhile)
+      --in_flight_calls_;
+      switch (c.kind) {
+        case Completion::Kind::captured: on_captured(c.unit, std::move(c.captured)); break;
+        case Completion::Kind::result: on_result(c.unit, std::move(c.result)); break;
+        case Completion::Kind::reconciled: on_reconciled(c.unit, std::move(c.reconciliation)); break;
+      }
+      return true;
+    }
+  }
+  if (!timers_.empty() && timers_.top().at <= deps_.clock->now()) {
+    engine::Timer t = timers_.top();
+    timers_.pop();
+    if (t.generation == units_[static_cast<std::size_t>(t.unit)].generation) timer_fired(t.unit);
+    return true;
+  }
+  const std::size_t before = in_flight_calls_;
+  if (mode_ == Mode::forward) start_ready_units();
+  return in_flight_calls_ != before;
+}
+
+void Engine::Impl::wait_for_work() {
+  std::unique_lock lock(completions_->mu);
+  const int level = interrupt_level();
+  auto wake = [&] { return !completions_->items.empty() || interrupt_level() != level; };
+  if (wake()) return;
+  Clock::time_point deadline = timers_.empty() ? deps_.clock->now() + std::chrono::hours(24) : timers_.top().at;
+  if (in_flight_calls_ == 0 && timers_.empty())
+    throw std::logic_error("engine stalled: nothing in flight, no timer, and the run is not over");
+  deps_.clock->wait_until(deadline, completions_->cv, lock, wake);
+}
+
+RunReport Engine::Impl::finish(RunStatus status, std::string message) {
+  mode_ = Mode::done;
+  RunReport r;
+  r.run_id = opt_.run_id;
+  r.runbook = rb_.name;
+  r.operation = graph_.operation();
+  r.status = status;
+  r.message = std::move(message);
+  r.started = run_start_wall_;
+  r.finished = format_rfc3339(deps_.clock->wall());
+  r.seconds = std::chrono::duration<double>(deps_.clock->now() - run_start_).count();
+  for (int n : graph_.topological_order()) {
+    const int ui = unit_of_node_[static_cast<std::size_t>(n)];
+    if (ui < 0) continue;
+    const Unit& u = units_[static_cast<std::size_t>(ui)];
+    StepReport s;
+    s.id = u.id;
+    s.action = u.action;
+    s.attempts = u.attempt;
+    s.started = u.started_wall;
+    s.finished = u.finished_wall;
+    if (u.outcome != Unit::Outcome::none && u.started != Clock::time_point{})
+      s.seconds = std::chrono::duration<double>(u.finished - u.started).count();
+    s.error = u.error;
+    s.outputs = u.outputs;
+    switch (u.outcome) {
+      case Unit::Outcome::succeeded: s.status = "succeeded"; break;
+      case Unit::Outcome::failed: s.status = "failed"; break;
+      case Unit::Outcome::skipped: s.status = "skipped"; break;
+      case Unit::Outcome::cancelled: s.status = "cancelled"; break;
+      case Unit::Outcome::none: s.status = u.phase == Unit::Phase::idle ? "not-run" : "in-flight"; break;
+    }
+    r.steps.push_back(std::move(s));
+  }
+  for (int ui : undo_queue_) {
+    const Unit& undo = units_[static_cast<std::size_t>(ui)];
+    for (auto& s : r.steps)
+      if (s.id == undo.id && s.status == "succeeded")
+        s.status = undo.outcome == Unit::Outcome::succeeded ? "undone"
+                   : undo.outcome == Unit::Outcome::failed  ? "undo-failed"
+                                                            : s.status;
+  }
+  return r;
+}
+
+}  // namespace dr

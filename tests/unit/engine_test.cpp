@@ -1,0 +1,396 @@
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <random>
+
+#include "dr/engine.h"
+#include "dr/graph.h"
+#include "engine_fakes.h"
+
+using namespace dr;
+using namespace std::chrono_literals;
+using dr::test::MemoryJournal;
+using dr::test::Script;
+using dr::test::ScriptedAction;
+
+namespace {
+
+// A runbook whose steps all use scripted actions; `body` holds the services.
+Runbook make_runbook(const std::string& body, const std::string& head = "") {
+  auto r = load_runbook_text("rb.yaml", "edgedr: 1\nname: test\n" + head +
+                                            "targets:\n  tm: { traffic-manager: { resource-group: rg, profile: p } }\n" +
+                                            "services:\n" + body);
+  std::string errors;
+  for (const auto& d : r.diagnostics.all()) errors += d.str() + "\n";
+  INFO(errors);
+  REQUIRE(r.runbook);
+  return std::move(*r.runbook);
+}
+
+// A disable-endpoint step: has a built-in undo, so rollback can be observed.
+std::string tm_step(const std::string& name, const std::string& extra = "") {
+  return "      - name: " + name + "\n        action: traffic-manager.disable-endpoint\n" +
+         "        with: { target: tm, endpoint: " + name + " }\n" + extra;
+}
+
+struct Harness {
+  FakeClock clock;
+  ScriptedAction action{&clock};
+  ActionRegistry registry;
+  InlineExecutor executor;
+  dr::test::NoApprovals approvals;
+  std::unique_ptr<MemoryJournal> journal = std::make_unique<MemoryJournal>(clock);
+  std::shared_ptr<ScriptedAction> shared{&action, [](ScriptedAction*) {}};
+  Runbook rb;
+  std::optional<StepGraph> graph;
+  EngineOptions opt;
+
+  explicit Harness(Runbook runbook, Operation op = Operation::failover) : rb(std::move(runbook)) {
+    for (const auto& name : Catalogue::v1().names()) registry.add(name, shared);
+    Diagnostics d;
+    graph = build_graph(rb, op, {}, d);
+    REQUIRE(graph);
+    opt.run_id = "run-1";
+    opt.jitter_seed = 7;
+    opt.on_failure = rb.on_failure;
+    opt.concurrency = rb.concurrency;
+  }
+  EngineDeps deps() { return {&registry, &clock, &executor, nullptr, &approvals, nullptr}; }
+  RunReport run() {
+    Engine e(rb, *graph, *journal, deps(), opt);
+    return e.run();
+  }
+  const StepReport& step(const RunReport& r, const std::string& id) {
+    auto it = std::find_if(r.steps.begin(), r.steps.end(), [&](const StepReport& s) { return s.id == id; });
+    REQUIRE(it != r.steps.end());
+    return *it;
+  }
+  // Index of an event in the journal, or -1.
+  int index_of(const std::string& type, const std::string& step) {
+    const auto& ev = journal->events();
+    for (std::size_t i = 0; i < ev.size(); ++i)
+      if (ev[i].type == type && ev[i].fields.find("step") && ev[i].fields.find("step")->as_string() == step)
+        return static_cast<int>(i);
+    return -1;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("steps run in dependency order and each intent is journaled before its outcome") {
+  Harness h(make_runbook("  a:\n    failover:\n" + tm_step("a1") + tm_step("a2") +
+                         "  b:\n    depends-on: [a]\n    failover:\n" + tm_step("b1")));
+  auto r = h.run();
+  CHECK(r.status == RunStatus::succeeded);
+  CHECK(r.exit_code() == 0);
+  CHECK(h.action.log == std::vector<std::string>{"submit a/failover/a1", "submit a/failover/a2", "submit b/failover/b1"});
+  for (const char* id : {"a/failover/a1", "a/failover/a2", "b/failover/b1"}) {
+    CHECK(h.index_of("step.intent", id) >= 0);
+    CHECK(h.index_of("step.intent", id) < h.index_of("step.succeeded", id));
+  }
+  CHECK(h.journal->types().front() == "run.started");
+  CHECK(h.journal->types().back() == "run.finished");
+}
+
+TEST_CASE("no more steps are in flight than the concurrency allows") {
+  std::string body;
+  for (int i = 0; i < 20; ++i) body += "  s" + std::to_string(i) + ":\n    failover:\n" + tm_step("x");
+  Harness h(make_runbook(body, "concurrency: 3\n"));
+  for (int i = 0; i < 20; ++i) h.action.scripts["s" + std::to_string(i) + "/failover/x"].pending_polls = 3;
+  auto r = h.run();
+  CHECK(r.status == RunStatus::succeeded);
+  CHECK(h.action.max_in_flight == 3);
+}
+
+TEST_CASE("among ready steps the one with the longest remaining critical path starts first") {
+  Harness h(make_runbook(
+      "  short:\n    failover:\n      - action: wait\n        with: { duration: 1m }\n"
+      "  long:\n    failover:\n      - action: wait\n        with: { duration: 1m }\n"
+      "      - action: wait\n        with: { duration: 10m }\n",
+      "concurrency: 1\n"));
+  h.run();
+  REQUIRE(!h.action.log.empty());
+  CHECK(h.action.log.front() == "submit long/failover/wait");
+}
+
+TEST_CASE("a failing step is retried with fixed backoff and succeeds") {
+  Harness h(make_runbook("  a:\n    failover:\n" +
+                         tm_step("a1", "        retry: { attempts: 3, interval: 20s }\n")));
+  h.action.scripts["a/failover/a1"].fail_attempts = 2;
+  const auto start = h.clock.now();
+  auto r = h.run();
+  CHECK(r.status == RunStatus::succeeded);
+  CHECK(h.action.submits["a/failover/a1"] == 3);
+  CHECK(h.step(r, "a/failover/a1").attempts == 3);
+  const auto took = h.clock.now() - start;
+  CHECK(took >= 32s);  // two waits of 20 s with jitter in [0.8, 1.2]
+  CHECK(took <= 48s);
+  // Each attempt has its own intent, before its submit.
+  int intents = 0;
+  for (const auto& e : h.journal->events()) intents += e.type == "step.intent";
+  CHECK(intents == 3);
+}
+
+TEST_CASE("exponential backoff doubles the wait, capped by max-interval") {
+  Harness h(make_runbook("  a:\n    failover:\n" +
+                         tm_step("a1", "        retry: { attempts: 5, interval: 10s, backoff: exponential, "
+                                       "max-interval: 30s }\n        timeout: 1h\n")));
+  h.action.scripts["a/failover/a1"].fail_attempts = 4;
+  h.run();
+  std::vector<std::int64_t> waits;
+  for (const auto& e : h.journal->events())
+    if (e.type == "step.retry") waits.push_back(e.fields.find("after_ms")->as_int());
+  REQUIRE(waits.size() == 4);
+  const double expect[] = {10000, 20000, 30000, 30000};
+  for (int i = 0; i < 4; ++i) {
+    CHECK(waits[i] >= expect[i] * 0.8);
+    CHECK(waits[i] <= expect[i] * 1.2);
+  }
+}
+
+TEST_CASE("a step's timeout holds across its retries") {
+  Harness h(make_runbook("  a:\n    failover:\n" +
+                         tm_step("a1", "        retry: { attempts: 100, interval: 20s }\n        timeout: 1m\n")));
+  h.action.scripts["a/failover/a1"].fail_forever = true;
+  const auto start = h.clock.now();
+  auto r = h.run();
+  CHECK(r.status == RunStatus::rolled_back);
+  CHECK(h.action.submits["a/failover/a1"] <= 4);
+  CHECK(h.clock.now() - start <= 1min);
+}
+
+TEST_CASE("an error that a retry cannot help is tried once") {
+  Harness h(make_runbook("  a:\n    failover:\n" + tm_step("a1", "        retry: { attempts: 5, interval: 1s }\n")));
+  h.action.scripts["a/failover/a1"].fail_forever = true;
+  h.action.scripts["a/failover/a1"].retryable = false;
+  h.run();
+  CHECK(h.action.submits["a/failover/a1"] == 1);
+}
+
+TEST_CASE("a pending step is polled on its handle at the interval it asks for, its handle journaled once") {
+  Harness h(make_runbook("  a:\n    failover:\n" + tm_step("a1")));
+  h.action.scripts["a/failover/a1"].pending_polls = 4;
+  h.action.scripts["a/failover/a1"].poll_after = 30s;
+  const auto start = h.clock.now();
+  auto r = h.run();
+  CHECK(r.status == RunStatus::succeeded);
+  CHECK(h.action.submits["a/failover/a1"] == 1);
+  CHECK(h.action.polls["a/failover/a1"] == 4);
+  CHECK(h.clock.now() - start == 120s);
+  int accepted = 0;
+  for (const auto& e : h.journal->events()) accepted += e.type == "step.accepted";
+  CHECK(accepted == 1);
+  CHECK(h.index_of("step.accepted", "a/failover/a1") < h.index_of("step.succeeded", "a/failover/a1"));
+}
+
+TEST_CASE("a pending step that outlives its timeout is cancelled and fails") {
+  Harness h(make_runbook("  a:\n    failover:\n" + tm_step("a1", "        timeout: 5m\n")));
+  h.action.scripts["a/failover/a1"].never_finishes = true;
+  h.action.scripts["a/failover/a1"].poll_after = 1min;
+  auto r = h.run();
+  CHECK(h.step(r, "a/failover/a1").status == "failed");
+  CHECK(h.step(r, "a/failover/a1").error == "timed out after 5m");
+  CHECK(h.action.cancels["a/failover/a1"] == 1);
+}
+
+TEST_CASE("rollback undoes the completed steps in reverse completion order with their captured state") {
+  Harness h(make_runbook("  a:\n    failover:\n" + tm_step("a1") + tm_step("a2") + tm_step("a3") + tm_step("a4")));
+  h.action.scripts["a/failover/a1"].capture = Value::map({{"endpointStatus", Value::string("Enabled")}});
+  h.action.scripts["a/failover/a2"].capture = Value::map({{"priority", Value::integer(3)}});
+  h.action.scripts["a/failover/a3"].capture = Value::map({{"priority", Value::integer(7)}});
+  h.action.scripts["a/failover/a4"].fail_forever = true;
+  auto r = h.run();
+  CHECK(r.status == RunStatus::rolled_back);
+  CHECK(r.exit_code() == 1);
+  const std::vector<std::string> undos(h.action.log.end() - 3, h.action.log.end());
+  CHECK(undos == std::vector<std::string>{"submit undo:a/failover/a3", "submit undo:a/failover/a2",
+                                          "submit undo:a/failover/a1"});
+  CHECK(h.action.undo_captured["a/failover/a2"] == "{priority: 3}");
+  CHECK(h.action.undo_captured["a/failover/a1"] == "{endpointStatus: Enabled}");
+  CHECK(h.step(r, "a/failover/a1").status == "undone");
+  CHECK(h.step(r, "a/failover/a4").status == "failed");
+  // The captured state was journaled with the intent, before the step ran.
+  const auto& intent = h.journal->events()[static_cast<std::size_t>(h.index_of("step.intent", "a/failover/a2"))];
+  CHECK(intent.fields.find("undo")->find("captured")->to_text() == "{priority: 3}");
+  CHECK(intent.fields.find("undo")->find("action")->as_string() == "traffic-manager.enable-endpoint");
+  for (const char* id : {"a/failover/a1", "a/failover/a2", "a/failover/a3"})
+    CHECK(h.index_of("undo.intent", id) < h.index_of("undo.succeeded", id));
+}
+
+TEST_CASE("on-failure pause stops without undoing and exits 4") {
+  Harness h(make_runbook("  a:\n    failover:\n" + tm_step("a1") + tm_step("a2"), "on-failure: pause\n"));
+  h.action.scripts["a/failover/a2"].fail_forever = true;
+  auto r = h.run();
+  CHECK(r.status == RunStatus::paused);
+  CHECK(r.exit_code() == 4);
+  CHECK(h.action.submits.count("undo:a/failover/a1") == 0);
+  CHECK(h.journal->types().back() == "run.paused");
+}
+
+TEST_CASE("in-flight steps finish before the rollback starts, and are undone too") {
+  Harness h(make_runbook("  a:\n    failover:\n" + tm_step("a1") + "  b:\n    failover:\n" + tm_step("b1")));
+  h.action.scripts["a/failover/a1"].fail_forever = true;
+  h.action.scripts["b/failover/b1"].pending_polls = 3;
+  auto r = h.run();
+  CHECK(r.status == RunStatus::rolled_back);
+  CHECK(h.step(r, "b/failover/b1").status == "undone");
+  CHECK(h.index_of("step.succeeded", "b/failover/b1") < h.index_of("undo.intent", "b/failover/b1"));
+}
+
+TEST_CASE("continue-on-error lets the run go on; a when condition skips a step") {
+  Harness h(make_runbook("  a:\n    failover:\n" + tm_step("a1", "        continue-on-error: true\n") +
+                             tm_step("a2", "        when: { inputs.mode: planned }\n") + tm_step("a3"),
+                         "inputs:\n  mode: { default: unplanned }\n"));
+  h.opt.inputs = {{"mode", "unplanned"}};
+  h.action.scripts["a/failover/a1"].fail_forever = true;
+  auto r = h.run();
+  CHECK(r.status == RunStatus::succeeded);
+  CHECK(h.step(r, "a/failover/a1").status == "failed");
+  CHECK(h.step(r, "a/failover/a2").status == "skipped");
+  CHECK(h.step(r, "a/failover/a3").status == "succeeded");
+  CHECK(h.action.submits.count("a/failover/a2") == 0);
+}
+
+TEST_CASE("a first interrupt stops new starts and rolls back after in-flight steps finish") {
+  Harness h(make_runbook("  a:\n    failover:\n" + tm_step("a1") + tm_step("a2")));
+  h.action.scripts["a/failover/a1"].pending_polls = 2;
+  Engine e(h.rb, *h.graph, *h.journal, h.deps(), h.opt);
+  e.interrupt();
+  // The interrupt lands before the loop runs: nothing has started, so nothing is undone.
+  auto r = e.run();
+  CHECK(r.status == RunStatus::rolled_back);
+  CHECK(h.action.submits.empty());
+}
+
+TEST_CASE("a second interrupt stops at once, journaled, exit 130, with the handle kept for resume") {
+  Harness h(make_runbook("  a:\n    failover:\n" + tm_step("a1") + tm_step("a2")));
+  h.action.scripts["a/failover/a1"].never_finishes = true;
+  h.action.scripts["a/failover/a1"].poll_after = 10s;
+  struct Interrupter : EngineObserver {
+    Engine* e = nullptr;
+    void on_event(const JournalEvent& ev) override {
+      if (ev.type == "step.accepted") e->interrupt(), e->interrupt();
+    }
+  } obs;
+  auto deps = h.deps();
+  deps.observer = &obs;
+  Engine e(h.rb, *h.graph, *h.journal, deps, h.opt);
+  obs.e = &e;
+  auto r = e.run();
+  CHECK(r.status == RunStatus::interrupted);
+  CHECK(r.exit_code() == 130);
+  CHECK(h.journal->types().back() == "run.interrupted");
+}
+
+TEST_CASE("resume polls a journaled handle and never submits that step again") {
+  Harness h(make_runbook("  a:\n    failover:\n" + tm_step("a1") + tm_step("a2")));
+  h.action.scripts["a/failover/a1"].never_finishes = true;
+  struct Interrupter : EngineObserver {
+    Engine* e = nullptr;
+    void on_event(const JournalEvent& ev) override {
+      if (ev.type == "step.accepted") e->interrupt(), e->interrupt();
+    }
+  } obs;
+  auto deps = h.deps();
+  deps.observer = &obs;
+  {
+    Engine e(h.rb, *h.graph, *h.journal, deps, h.opt);
+    obs.e = &e;
+    CHECK(e.run().status == RunStatus::interrupted);
+  }
+  h.action.scripts["a/failover/a1"].never_finishes = false;
+  h.action.scripts["a/failover/a1"].pending_polls = 1;
+  Engine resumed(h.rb, *h.graph, *h.journal, h.deps(), h.opt);
+  auto r = resumed.resume();
+  CHECK(r.status == RunStatus::succeeded);
+  CHECK(h.action.submits["a/failover/a1"] == 1);
+  CHECK(h.action.polled_handles["a/failover/a1"] == "{job: a/failover/a1}");
+  CHECK(h.action.submits["a/failover/a2"] == 1);
+}
+
+TEST_CASE("resume reconciles a step that has only an intent: adopted, not started, or ask an operator") {
+  for (auto verdict : {Reconciliation::Verdict::adopted, Reconciliation::Verdict::not_started,
+                       Reconciliation::Verdict::operator_needed}) {
+    Harness h(make_runbook("  a:\n    failover:\n" + tm_step("a1") + tm_step("a2")));
+    // A journal as a crash after a1 succeeded and a2's intent was written would leave it.
+    auto& j = *h.journal;
+    j.append("run.started", Value::map({{"run_id", Value::string("run-1")}}), true);
+    j.append("step.intent", Value::map({{"step", Value::string("a/failover/a1")}, {"attempt", Value::integer(1)}}), true);
+    j.append("step.succeeded", Value::map({{"step", Value::string("a/failover/a1")}, {"attempt", Value::integer(1)}}),
+             true);
+    j.append("step.intent", Value::map({{"step", Value::string("a/failover/a2")}, {"attempt", Value::integer(1)}}), true);
+    h.action.scripts["a/failover/a2"].reconcile = verdict;
+    Engine e(h.rb, *h.graph, j, h.deps(), h.opt);
+    auto r = e.resume();
+    CHECK(h.action.reconciles["a/failover/a2"] == 1);
+    CHECK(h.action.submits.count("a/failover/a1") == 0);
+    if (verdict == Reconciliation::Verdict::adopted) {
+      CHECK(r.status == RunStatus::succeeded);
+      CHECK(h.action.submits.count("a/failover/a2") == 0);
+      CHECK(h.action.polled_handles["a/failover/a2"] == "{job: adopted}");
+    } else if (verdict == Reconciliation::Verdict::not_started) {
+      CHECK(r.status == RunStatus::succeeded);
+      CHECK(h.action.submits["a/failover/a2"] == 1);
+    } else {
+      CHECK(r.status == RunStatus::paused);
+      CHECK(r.message.find("cannot tell") != std::string::npos);
+      CHECK(h.action.submits.count("a/failover/a2") == 0);
+    }
+  }
+}
+
+TEST_CASE("rollback of a paused run undoes what succeeded, and a failed undo stops the rollback") {
+  Harness h(make_runbook("  a:\n    failover:\n" + tm_step("a1") + tm_step("a2") + tm_step("a3"),
+                         "on-failure: pause\n"));
+  h.action.scripts["a/failover/a3"].fail_forever = true;
+  CHECK(h.run().status == RunStatus::paused);
+  h.action.scripts["a/failover/a2"].undo_fails = true;
+  Engine e(h.rb, *h.graph, *h.journal, h.deps(), h.opt);
+  auto r = e.rollback();
+  CHECK(r.status == RunStatus::rollback_incomplete);
+  CHECK(r.exit_code() == 4);
+  CHECK(h.action.submits["undo:a/failover/a2"] == 1);
+  CHECK(h.action.submits.count("undo:a/failover/a1") == 0);  // stopped at the failed undo
+  // Fixed by an operator; the rollback continues where it stopped.
+  h.action.scripts["a/failover/a2"].undo_fails = false;
+  Engine again(h.rb, *h.graph, *h.journal, h.deps(), h.opt);
+  auto r2 = again.rollback();
+  CHECK(r2.status == RunStatus::rolled_back);
+  CHECK(h.action.submits["undo:a/failover/a1"] == 1);
+  CHECK(h.action.submits["undo:a/failover/a2"] == 2);
+}
+
+TEST_CASE("a journal write error stops the run before its next side effect") {
+  Harness h(make_runbook("  a:\n    failover:\n" + tm_step("a1") + tm_step("a2") + tm_step("a3")));
+  h.journal->fail_from_ = 4;  // run.started, a1 intent, a1 succeeded; a2's intent fails
+  auto r = h.run();
+  CHECK(r.status == RunStatus::storage_failed);
+  CHECK(r.exit_code() == 4);
+  CHECK(h.action.log == std::vector<std::string>{"submit a/failover/a1"});
+}
+
+TEST_CASE("thousands of steps run on a fake clock, in the time of the critical path") {
+  std::mt19937 rng(1);
+  std::string body;
+  const int services = 2000;
+  for (int i = 0; i < services; ++i) {
+    body += "  s" + std::to_string(i) + ":\n";
+    if (i > 0) body += "    depends-on: [s" + std::to_string(rng() % i) + "]\n";
+    body += "    failover:\n";
+    for (int k = 0; k < 3; ++k)
+      body += "      - action: wait\n        with: { duration: " + std::to_string(10 + rng() % 190) + "ms }\n";
+  }
+  Harness h(make_runbook(body, "concurrency: 100000\n"));
+  for (int i = 0; i < services; ++i)
+    for (const char* n : {"wait", "wait-2", "wait-3"}) {
+      auto& s = h.action.scripts["s" + std::to_string(i) + "/failover/" + n];
+      s.pending_polls = 1;
+      s.poll_after = h.graph->node(h.graph->find("s" + std::to_string(i) + "/failover/" + n)).expected;
+    }
+  const auto start = h.clock.now();
+  auto r = h.run();
+  CHECK(r.status == RunStatus::succeeded);
+  CHECK(r.steps.size() == 6000);
+  // Unbounded concurrency: the makespan is the critical path (each wait polled once, on time).
+  CHECK(h.clock.now() - start == h.graph->critical_duration());
+}
