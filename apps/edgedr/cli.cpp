@@ -34,6 +34,9 @@ void define_cli(CLI::App& app, Context& ctx, CommandRunner& run) {
       ->envname("EDGEDR_LOG_FORMAT");
   add_validate(app, ctx, run);
   add_plan(app, ctx, run);
+  add_run_commands(app, ctx, run);
+  add_continue_commands(app, ctx, run);
+  add_runs_commands(app, ctx, run);
   add_completion(app, ctx, run);
   add_version(app, ctx, run);
 }

@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,9 @@ void add_validate(CLI::App& app, Context& ctx, CommandRunner& run);
 void add_plan(CLI::App& app, Context& ctx, CommandRunner& run);
 void add_completion(CLI::App& app, Context& ctx, CommandRunner& run);
 void add_version(CLI::App& app, Context& ctx, CommandRunner& run);
+void add_run_commands(CLI::App& app, Context& ctx, CommandRunner& run);
+void add_continue_commands(CLI::App& app, Context& ctx, CommandRunner& run);
+void add_runs_commands(CLI::App& app, Context& ctx, CommandRunner& run);
 
 // The whole command-line definition (used by main and by `completion`).
 void define_cli(CLI::App& app, Context& ctx, CommandRunner& run);

@@ -23,7 +23,7 @@ struct Cmd {
 std::vector<Opt> options_of(const CLI::App& app) {
   std::vector<Opt> out;
   for (const CLI::Option* o : app.get_options()) {
-    if (!o->nonpositional()) continue;
+    if (!o->nonpositional() || o->get_group().empty()) continue;  // positionals; hidden options
     Opt opt;
     for (const auto& l : o->get_lnames()) opt.longs.push_back("--" + l);
     for (const auto& s : o->get_snames()) opt.shorts.push_back("-" + s);

@@ -1,0 +1,85 @@
+// edgedr failover|failback|backup|restore RUNBOOK: run an operation's steps.
+#include <iostream>
+
+#include "dr/exit_code.h"
+#include "run_session.h"
+
+namespace edgedr {
+namespace {
+
+struct RunOptions {
+  std::string file;
+  dr::Operation operation = dr::Operation::failover;
+  std::vector<std::string> only, skip, inputs;
+  int concurrency = 0;
+  std::string on_failure;
+  bool dry_run = false;
+  std::string scheduler = "critical-path";
+  RunFlags flags;
+};
+
+int run_operation(const RunOptions& opt, const Context& ctx) {
+  dr::RunRequest req;
+  req.runbook_file = opt.file;
+  req.operation = opt.operation;
+  req.inputs = parse_inputs(opt.inputs);
+  req.filter = {opt.only, opt.skip};
+  if (opt.concurrency > 0) req.concurrency = opt.concurrency;
+  if (!opt.on_failure.empty()) req.on_failure = opt.on_failure == "pause" ? dr::OnFailure::pause : dr::OnFailure::rollback;
+  req.state_dir = opt.flags.state_dir;
+  auto lock_timeout = dr::parse_duration(opt.flags.lock_timeout);
+  if (!lock_timeout) throw CLI::ValidationError("--lock-timeout", "expected a duration such as 30s, got '" + opt.flags.lock_timeout + "'");
+  req.lock_timeout = *lock_timeout;
+  if (opt.scheduler == "fifo") req.scheduling = dr::EngineOptions::Scheduling::fifo;
+
+  dr::Prepared prepared = dr::prepare_run(req, !opt.dry_run);
+  print_diagnostics(prepared.diagnostics, ctx);
+  if (!prepared.ok()) return dr::exit_code::invalid_runbook;
+
+  if (opt.dry_run) {
+    dr::ActionRegistry actions;
+    for (const auto& line : dr::describe_run(prepared, actions)) std::cout << line << "\n";
+    std::cerr << "dry run: nothing was sent\n";
+    return dr::exit_code::ok;
+  }
+  const bool destructive = opt.operation != dr::Operation::backup;
+  if (destructive) {
+    const int stop = confirm("This runs " + std::string(dr::operation_name(opt.operation)) + " of '" +
+                                 prepared.runbook->name + "' (" + std::to_string(prepared.graph->step_count()) +
+                                 " steps)",
+                             opt.flags.yes);
+    if (stop >= 0) return stop;
+  }
+  RunSession session(ctx, opt.flags, prepared.graph->step_count());
+  return session.run([&](const dr::RunContext& rc) { return dr::execute_run(req, prepared, rc); });
+}
+
+void add_operation(CLI::App& app, Context& ctx, CommandRunner& run, dr::Operation op, const std::string& help) {
+  auto opt = std::make_shared<RunOptions>();
+  opt->operation = op;
+  auto* cmd = app.add_subcommand(dr::operation_name(op), help);
+  cmd->add_option("runbook", opt->file, "Runbook file")->required()->check(CLI::ExistingFile);
+  cmd->add_flag("--dry-run", opt->dry_run, "Print each step's requests; send nothing");
+  cmd->add_option("--concurrency", opt->concurrency, "Most steps in flight (default: the runbook's)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--only", opt->only, "Only this service or step id (repeatable)");
+  cmd->add_option("--skip", opt->skip, "Leave out this service or step id (repeatable)");
+  cmd->add_option("--input", opt->inputs, "Input value KEY=VALUE (repeatable)");
+  cmd->add_option("--on-failure", opt->on_failure, "rollback or pause (default: the runbook's)")
+      ->check(CLI::IsMember({"rollback", "pause"}));
+  add_run_flags(cmd, opt->flags);
+  // For benchmarks only: compares the critical-path scheduler with plain FIFO order.
+  cmd->add_option("--scheduler", opt->scheduler)->check(CLI::IsMember({"critical-path", "fifo"}))->group("");
+  cmd->callback([opt, &ctx, &run] { run = [opt, &ctx] { return run_operation(*opt, ctx); }; });
+}
+
+}  // namespace
+
+void add_run_commands(CLI::App& app, Context& ctx, CommandRunner& run) {
+  add_operation(app, ctx, run, dr::Operation::failover, "Run the failover steps");
+  add_operation(app, ctx, run, dr::Operation::failback, "Run the failback steps");
+  add_operation(app, ctx, run, dr::Operation::backup, "Run the backup steps");
+  add_operation(app, ctx, run, dr::Operation::restore, "Run the restore steps");
+}
+
+}  // namespace edgedr

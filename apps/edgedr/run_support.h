@@ -1,0 +1,75 @@
+// Pieces the run commands share: approvals from the command line, files and the terminal; the
+// SIGINT/SIGTERM watcher; who is running; the confirmation rule.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "cli.h"
+#include "dr/engine.h"
+
+namespace edgedr {
+
+class RunView;
+
+// --approve STEP-ID, an approval file written by `edgedr approve RUN STEP-ID`, or a y/N prompt.
+class CliApprovals final : public dr::ApprovalSource {
+ public:
+  CliApprovals(std::set<std::string> pre_approved, std::string user, bool prompt, RunView* view);
+  ~CliApprovals() override;
+  void set_run_dir(std::string dir) { run_dir_ = std::move(dir); }
+  std::optional<std::string> approved_by(const std::string& run_id, const std::string& step_id) override;
+  void request(const std::string& run_id, const std::string& step_id, const std::string& message) override;
+  std::string how_to_approve(const std::string& run_id, const std::string& step_id) const override;
+
+ private:
+  std::set<std::string> pre_;
+  std::string user_;
+  bool prompt_;
+  RunView* view_;
+  std::string run_dir_;
+  std::mutex mu_;
+  std::map<std::string, std::string> answered_;
+  std::thread prompter_;
+};
+
+// Where `edgedr approve` leaves an approval for a run's step.
+std::string approval_file(const std::string& run_dir, const std::string& step_id);
+
+// Blocks SIGINT and SIGTERM in every thread and handles them on one of its own: the first SIGINT
+// asks the engine to stop starting steps, the second (or a SIGTERM) to stop at once.
+class SignalWatcher {
+ public:
+  SignalWatcher();  // construct before any other thread starts
+  ~SignalWatcher();
+  void attach(dr::Engine& engine);
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<dr::Engine*> engine_{nullptr};
+  std::thread thread_;
+  int count_ = 0;
+};
+
+std::string current_user();
+std::string current_host();
+
+// Destructive commands ask on a TTY; without a TTY they need --yes. Returns an exit code to stop
+// with, or -1 to go on.
+int confirm(const std::string& what, bool yes);
+
+// Run-command flags shared by failover/failback/backup/restore/resume/rollback.
+struct RunFlags {
+  bool yes = false;
+  std::vector<std::string> approve;
+  std::string state_dir;
+  std::string lock_timeout = "0s";
+  std::string output = "text";
+};
+void add_run_flags(CLI::App* cmd, RunFlags& flags);
+
+}  // namespace edgedr
