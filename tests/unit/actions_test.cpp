@@ -110,18 +110,47 @@ TEST_CASE("wait ends when its duration has passed on the clock, holding no threa
   CHECK(b.action().describe(b.call) == std::vector<std::string>{"wait 90s"});
 }
 
-TEST_CASE("a wait's handle is wall-clock time, so a resumed run can still poll it") {
+TEST_CASE("a wall-clock jump neither stretches nor cuts a wait in progress (P11)") {
   Bench b("wait", Value::map({{"duration", Value::string("10m")}}));
   const Value handle = b.action().submit(b.call).handle;
+  CHECK(handle.find("clock")->as_string() == b.clock.monotonic_epoch());
 
   b.clock.advance(4min);
+  b.clock.set_wall(b.clock.wall() - 2h);  // an NTP step backwards
   auto r = b.action().poll(b.call, handle);
   REQUIRE(r.status == Status::pending);
   CHECK(r.poll_after == 6min);
 
-  b.clock.set_wall(b.clock.wall() + 1h);  // as a new process would see it: only the wall time counts
+  b.clock.set_wall(b.clock.wall() + 72h);  // and far forwards: the monotonic deadline still rules
+  r = b.action().poll(b.call, handle);
+  REQUIRE(r.status == Status::pending);
+  CHECK(r.poll_after == 6min);
+  b.clock.advance(6min);
   CHECK(b.action().poll(b.call, handle).status == Status::succeeded);
-  CHECK(b.action().reconcile(b.call).verdict == Reconciliation::Verdict::not_started);
+}
+
+TEST_CASE("a wait polled by a clock of another epoch (a resume after a reboot) counts wall time") {
+  Bench b("wait", Value::map({{"duration", Value::string("10m")}}));
+  const Value handle = b.action().submit(b.call).handle;
+
+  Bench after_reboot("wait", Value::map({{"duration", Value::string("10m")}}));
+  REQUIRE(after_reboot.clock.monotonic_epoch() != b.clock.monotonic_epoch());
+  after_reboot.clock.set_wall(b.clock.wall() + 4min);
+  auto r = after_reboot.action().poll(after_reboot.call, handle);
+  REQUIRE(r.status == Status::pending);
+  CHECK(r.poll_after == 6min);
+
+  after_reboot.clock.set_wall(b.clock.wall() + 1h);
+  CHECK(after_reboot.action().poll(after_reboot.call, handle).status == Status::succeeded);
+  CHECK(after_reboot.action().reconcile(after_reboot.call).verdict == Reconciliation::Verdict::not_started);
+}
+
+TEST_CASE("the system clock's monotonic epoch is the boot, shared by every process") {
+  SystemClock a, b;
+  CHECK(a.monotonic_epoch() == b.monotonic_epoch());
+  CHECK(a.monotonic_epoch().rfind("boot-", 0) == 0);
+  FakeClock f1, f2;
+  CHECK(f1.monotonic_epoch() != f2.monotonic_epoch());
 }
 
 TEST_CASE("wait refuses a missing or malformed duration for good") {
@@ -422,7 +451,7 @@ class FakeApprovals final : public ApprovalSource {
     requests.push_back(run + " " + step + ": " + message);
   }
   std::string how_to_approve(const std::string& run, const std::string& step) const override {
-    return "edgedr approve " + run + " " + step;
+    return "approve it with edgedr approve " + run + " " + step;
   }
 };
 
@@ -466,7 +495,7 @@ TEST_CASE("manual.approve fails for good at the deadline and says how to approve
   const auto r = b.run();
   REQUIRE(r.status == Status::failed);
   CHECK(b.clock.now() - start == 1h);  // not a poll later
-  CHECK(r.error == "not approved within 1h; approve it with: edgedr approve run-1 plant/failover/manual.approve");
+  CHECK(r.error == "not approved within 1h; approve it with edgedr approve run-1 plant/failover/manual.approve");
   CHECK_FALSE(r.retryable);
   REQUIRE(approvals.requests.size() == 1);
   CHECK(approvals.requests[0] == "run-1 plant/failover/manual.approve: approve step plant/failover/manual.approve?");

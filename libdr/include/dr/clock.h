@@ -9,6 +9,9 @@
 #include <condition_variable>
 #include <functional>
 #include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
 
 #include "dr/duration.h"
 
@@ -28,6 +31,11 @@ class Clock {
   // deadline instead of sleeping.
   virtual void wait_until(time_point deadline, std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
                           const std::function<bool()>& wake) = 0;
+
+  // Names the origin of now()'s readings. Two clocks with the same epoch give comparable now()
+  // readings, so a deadline journaled by one process is still valid in another (a resume) when
+  // the epochs match; otherwise only wall time carries over. The default is this object alone.
+  virtual std::string monotonic_epoch() const;
 };
 
 // The real clocks: steady_clock and system_clock.
@@ -37,6 +45,8 @@ class SystemClock final : public Clock {
   wall_time wall() const override { return std::chrono::system_clock::now(); }
   void wait_until(time_point deadline, std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
                   const std::function<bool()>& wake) override;
+  // Linux's CLOCK_MONOTONIC (steady_clock) counts from boot for every process: the boot id.
+  std::string monotonic_epoch() const override;
 };
 
 // Time that runs `1/scale` times faster than real time (scale 1/60: a simulated minute per real

@@ -1,13 +1,23 @@
 // `wait`: pause a run for `duration` without holding a thread.
 //
-// The handle holds the wall-clock time the wait ends, not a steady-clock reading: steady clocks
-// start anew in every process, so only the wall time still means something when a resumed run
-// polls the handle after a crash. The price is that a wall-clock jump stretches or shortens a
-// wait in progress; the step's timeout still runs on the monotonic clock.
+// The handle holds the end of the wait twice: as a monotonic deadline with the epoch of the clock
+// that set it, and as wall time. A poll by a clock of the same epoch (this process, or a resume on
+// the same boot) uses the monotonic deadline, so a wall-clock jump neither stretches nor cuts a
+// wait (reliability P11). Only a resume after a reboot, where no monotonic reading carries over,
+// falls back to the wall time.
 #include "actions/action_support.h"
 
 namespace dr::actions {
 namespace {
+
+// The handle's monotonic deadline, when it was set by a clock of the same epoch as `clock`.
+std::optional<Clock::time_point> same_epoch_deadline(const Clock& clock, const Value& handle) {
+  const Value* epoch = handle.find("clock");
+  const Value* ns = handle.find("deadline_ns");
+  if (!epoch || !epoch->is_string() || !ns || ns->kind() != Value::Kind::integer) return std::nullopt;
+  if (epoch->as_string() != clock.monotonic_epoch()) return std::nullopt;
+  return Clock::time_point(std::chrono::duration_cast<Clock::time_point::duration>(std::chrono::nanoseconds(ns->as_int())));
+}
 
 class WaitAction final : public Action {
  public:
@@ -16,18 +26,28 @@ class WaitAction final : public Action {
     if (!d.error.empty()) return StepResult::fail(d.error, false);
     if (!d.value) return StepResult::fail("wait needs a duration, e.g. `duration: 90s`", false);
     if (*d.value <= Duration::zero()) return StepResult::ok();
-    const auto until = clock_of(call).wall() + *d.value;
-    return StepResult::wait(Value::map({{"until", Value::string(format_rfc3339(until))}}), *d.value,
-                            "waiting " + format_duration(*d.value));
+    const Clock& clock = clock_of(call);
+    const auto until = clock.wall() + *d.value;
+    const auto deadline = clock.now() + *d.value;
+    const auto deadline_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline.time_since_epoch()).count();
+    return StepResult::wait(Value::map({{"until", Value::string(format_rfc3339(until))},
+                                        {"clock", Value::string(clock.monotonic_epoch())},
+                                        {"deadline_ns", Value::integer(deadline_ns)}}),
+                            *d.value, "waiting " + format_duration(*d.value));
   }
 
   StepResult poll(const StepCall& call, const Value& handle) override {
+    const Clock& clock = clock_of(call);
     const Value* until_text = handle.find("until");
     const auto until = until_text && until_text->is_string() ? parse_rfc3339(until_text->as_string()) : std::nullopt;
     if (!until) return StepResult::fail("the wait's handle has no valid `until` time", false);
-    const auto now = clock_of(call).wall();
-    if (now >= *until) return StepResult::ok();
-    const auto remaining = std::chrono::ceil<Duration>(*until - now);
+    Duration remaining;
+    if (auto deadline = same_epoch_deadline(clock, handle)) {
+      remaining = std::chrono::ceil<Duration>(*deadline - clock.now());
+    } else {
+      remaining = std::chrono::ceil<Duration>(*until - clock.wall());
+    }
+    if (remaining <= Duration::zero()) return StepResult::ok();
     return StepResult::wait(handle, std::max(remaining, Duration(1)),
                             "waiting until " + until_text->as_string() + " (" + format_duration(remaining) + " left)");
   }

@@ -1,10 +1,31 @@
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdio>
+#include <fstream>
 #include <limits>
 #include <stdexcept>
 
 #include "dr/clock.h"
 
 namespace dr {
+
+std::string Clock::monotonic_epoch() const {
+  char text[64];
+  std::snprintf(text, sizeof text, "process-%ld-%p", static_cast<long>(::getpid()), static_cast<const void*>(this));
+  return text;
+}
+
+std::string SystemClock::monotonic_epoch() const {
+  // Read once: the boot id cannot change while the process lives.
+  static const std::string boot = [] {
+    std::ifstream in("/proc/sys/kernel/random/boot_id");
+    std::string id;
+    std::getline(in, id);
+    return id.empty() ? std::string() : "boot-" + id;
+  }();
+  return boot.empty() ? Clock::monotonic_epoch() : boot;
+}
 
 void SystemClock::wait_until(time_point deadline, std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
                              const std::function<bool()>& wake) {
