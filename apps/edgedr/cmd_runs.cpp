@@ -47,22 +47,18 @@ int runs_list(const RunsOptions& o) {
 int runs_show(const RunsOptions& o) {
   dr::SystemClock clock;
   auto store = dr::make_local_run_store(state_dir(o), clock);
-  std::unique_ptr<dr::RunJournal> journal;
   const std::string path = store->journal_path(o.run_id);
   if (!std::filesystem::exists(path)) {
     std::cerr << "edgedr: no run " << o.run_id << " in " << state_dir(o) << " (see `edgedr runs list`)\n";
     return dr::exit_code::not_found;
   }
+  // Read without repairing (resume repairs a torn tail, show must not change the file): show works
+  // on a damaged journal too, up to the damage, and says where the damage is.
   auto verify = dr::verify_journal(path);
-  // Read without repairing: show works on a damaged journal too, up to the damage.
-  std::vector<dr::JournalEvent> events;
-  try {
-    journal = store->open(o.run_id);
-    events = journal->events();
-  } catch (const dr::JournalError& e) {
-    std::cerr << "edgedr: " << e.what() << "\n";
-    return dr::exit_code::invalid_runbook;
-  }
+  const auto& events = verify.events;
+  if (!verify.ok)
+    std::cerr << "edgedr: warning: " << path << ":" << verify.bad_line << ": " << verify.problem << "; showing the "
+              << events.size() << " whole records before it (see `edgedr runs verify`)\n";
   auto d = dr::describe_journal(events);
   if (o.output == "json") {
     auto steps = nlohmann::json::array();

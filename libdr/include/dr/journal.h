@@ -40,6 +40,13 @@ class JournalError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The lock store cannot be read or written (disk full, permissions): an operator must fix the
+// state directory; nothing was started.
+class StorageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 class RunJournal {
  public:
   virtual ~RunJournal() = default;
@@ -59,6 +66,7 @@ struct VerifyResult {
   std::string head_hash;  // hash of the last good line
   int bad_line = 0;       // 1-based; 0 when ok
   std::string problem;    // "line 7: prev does not match the hash of line 6"
+  std::vector<JournalEvent> events;  // the whole, chained records before the first bad line
 };
 
 // Checks a whole journal file: JSON on every line, seq 1..n, the hash chain, and (when given)

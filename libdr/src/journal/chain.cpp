@@ -34,6 +34,17 @@ ChainResult check_chain(const std::vector<std::string_view>& lines, const std::s
     const int n = static_cast<int>(i + 1);
     if (!parsed[i].event) return fail(ChainProblem::Kind::unreadable, i, parsed[i].problem);
     const JournalEvent& e = *parsed[i].event;
+    if (i >= 1 && lines[i] == lines[i - 1]) {
+      return fail(ChainProblem::Kind::broken_chain, i,
+                  "a copy of line " + std::to_string(n - 1) + " (a line was duplicated here)");
+    }
+    // This line would continue the chain had the line before it not been there: that line was
+    // inserted, however well it was forged (right seq, right prev).
+    if (i >= 2 && e.seq == n - 1 && parsed[i - 2].event && e.prev == parsed[i - 2].event->hash) {
+      return fail(ChainProblem::Kind::broken_chain, i - 1,
+                  "inserted: line " + std::to_string(n) + " continues the chain from line " + std::to_string(n - 2) +
+                      ", so this line is not part of it");
+    }
     if (e.seq != n) {
       return fail(ChainProblem::Kind::broken_chain, i,
                   "seq is " + std::to_string(e.seq) + ", expected " + std::to_string(n) +

@@ -21,8 +21,9 @@ VerifyResult verify_journal(const std::string& path, const std::string& expected
     return out;
   }
 
-  const journal::ChainResult chain = journal::check_chain(split.lines, expected_first_prev);
+  journal::ChainResult chain = journal::check_chain(split.lines, expected_first_prev);
   out.head_hash = chain.events.empty() ? std::string{} : chain.events.back().hash;
+  out.events = std::move(chain.events);
   if (chain.problem) {
     out.bad_line = chain.problem->line;
     out.problem = "line " + std::to_string(out.bad_line) + ": " + chain.problem->detail;
