@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "dr/exit_code.h"
+#include "dr/journal.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"edgedr: run disaster-recovery runbooks for edge sites", "edgedr"};
@@ -32,6 +33,12 @@ int main(int argc, char** argv) {
   } catch (const CLI::ValidationError& e) {
     std::cerr << "edgedr: " << e.what() << "\n";
     return dr::exit_code::usage;
+  } catch (const dr::StorageError& e) {
+    std::cerr << "edgedr: " << e.what() << "\n";
+    return dr::exit_code::operator_needed;
+  } catch (const dr::JournalError& e) {
+    std::cerr << "edgedr: " << e.what() << "\n";
+    return dr::exit_code::operator_needed;
   } catch (const std::exception& e) {
     std::cerr << "edgedr: internal error: " << e.what() << "\n";
     return EXIT_FAILURE;

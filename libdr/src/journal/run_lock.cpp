@@ -94,7 +94,7 @@ class LocalLockService final : public LockService {
 
   std::unique_ptr<RunLock> acquire(const std::string& scope, const LockHolder& me, Duration timeout) override {
     const std::string path = lock_path(scope);
-    if (auto err = journal::make_dirs(locks_dir_, 0700)) throw std::runtime_error("lock " + scope + ": " + *err);
+    if (auto err = journal::make_dirs(locks_dir_, 0700)) throw StorageError("lock " + scope + ": " + *err);
     LockHolder details = me;
     if (details.pid == 0) details.pid = static_cast<long>(::getpid());
     if (details.since.empty()) details.since = format_rfc3339(clock_.wall());
@@ -102,7 +102,7 @@ class LocalLockService final : public LockService {
     const auto deadline = clock_.now() + timeout;
     for (;;) {
       const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-      if (fd < 0) throw std::runtime_error("lock " + path + ": cannot open: " + journal::errno_text(errno));
+      if (fd < 0) throw StorageError("lock " + path + ": cannot open: " + journal::errno_text(errno));
       if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
         // A force_unlock between our open() and flock() leaves us holding a removed file that
         // the next acquirer would not see; start over on the current one.
@@ -123,14 +123,14 @@ class LocalLockService final : public LockService {
         if (err == 0 && ::fsync(fd) != 0) err = errno;
         if (err != 0) {
           ::close(fd);
-          throw std::runtime_error("lock " + path + ": cannot write the holder: " + journal::errno_text(err));
+          throw StorageError("lock " + path + ": cannot write the holder: " + journal::errno_text(err));
         }
         return std::make_unique<FileRunLock>(fd);
       }
       const int err = errno;
       if (err != EWOULDBLOCK && err != EINTR) {
         ::close(fd);
-        throw std::runtime_error("lock " + path + ": flock failed: " + journal::errno_text(err));
+        throw StorageError("lock " + path + ": flock failed: " + journal::errno_text(err));
       }
       const auto now = clock_.now();
       if (now >= deadline) {
@@ -148,7 +148,7 @@ class LocalLockService final : public LockService {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
       if (errno == ENOENT) return std::nullopt;
-      throw std::runtime_error("lock " + path + ": cannot open: " + journal::errno_text(errno));
+      throw StorageError("lock " + path + ": cannot open: " + journal::errno_text(errno));
     }
     std::optional<LockHolder> out;
     if (::flock(fd, LOCK_SH | LOCK_NB) == 0)
@@ -163,7 +163,7 @@ class LocalLockService final : public LockService {
     const std::string path = lock_path(scope);
     auto held = holder(scope);
     if (::unlink(path.c_str()) != 0 && errno != ENOENT)
-      throw std::runtime_error("lock " + path + ": cannot remove: " + journal::errno_text(errno));
+      throw StorageError("lock " + path + ": cannot remove: " + journal::errno_text(errno));
     return held;
   }
 

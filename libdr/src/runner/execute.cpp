@@ -3,6 +3,7 @@
 
 #include <filesystem>
 
+#include "dr/exit_code.h"
 #include "dr/runner.h"
 
 namespace dr {
@@ -73,14 +74,20 @@ RunResult execute_run(const RunRequest& request, const Prepared& prepared, const
     result.error = held.what();
     result.lock_holder = held.holder;
     return result;
+  } catch (const StorageError& e) {
+    result.exit_code = exit_code::operator_needed;
+    result.error = std::string("cannot take the run lock under ") + state_dir + ": " + e.what() +
+                   "; nothing was started (free space or fix the state directory, then run again)";
+    return result;
   }
   auto store = make_local_run_store(state_dir, *ctx.clock);
   std::unique_ptr<RunJournal> journal;
   try {
     journal = store->create(run_id, rb.content_hash);
   } catch (const JournalError& e) {
-    result.exit_code = 78;
-    result.error = std::string("cannot create the run's journal under ") + state_dir + ": " + e.what();
+    result.exit_code = exit_code::operator_needed;
+    result.error = std::string("cannot create the run's journal under ") + state_dir + ": " + e.what() +
+                   "; nothing was started (free space or fix the state directory, then run again)";
     return result;
   }
   if (ctx.on_run) ctx.on_run(run_id, store->run_dir(run_id));
@@ -147,6 +154,11 @@ RunResult continue_run(const std::string& state_dir_in, const std::string& run_i
     result.exit_code = 75;
     result.error = held.what();
     result.lock_holder = held.holder;
+    return result;
+  } catch (const StorageError& e) {
+    result.exit_code = exit_code::operator_needed;
+    result.error = std::string("cannot take the run lock under ") + state_dir + ": " + e.what() +
+                   "; the run was not continued (free space or fix the state directory, then try again)";
     return result;
   }
   if (ctx.on_run) ctx.on_run(run_id, store->run_dir(run_id));
