@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "dr/journal.h"
 #include "run_view.h"
 
 namespace edgedr {
@@ -57,8 +58,19 @@ void CliApprovals::request(const std::string& run_id, const std::string& step_id
 }
 
 std::string CliApprovals::how_to_approve(const std::string& run_id, const std::string& step_id) const {
-  return "approve it with `edgedr approve " + run_id + " " + step_id + "` from another shell, or start the run with --approve " +
-         step_id;
+  // The command must work as pasted: name the state directory unless it is the default one.
+  std::string state_flag;
+  if (!run_dir_.empty()) {
+    const auto state = std::filesystem::path(run_dir_).parent_path().parent_path();
+    std::string fallback;
+    try {
+      fallback = dr::default_state_dir();
+    } catch (const std::exception&) {
+    }
+    if (state.string() != fallback) state_flag = " --state-dir " + state.string();
+  }
+  return "approve it with `edgedr approve " + run_id + " " + step_id + state_flag +
+         "` from another shell, or start the run with --approve " + step_id;
 }
 
 SignalWatcher::SignalWatcher() {

@@ -5,6 +5,7 @@
 
 #include "dr/engine.h"
 #include "dr/graph.h"
+#include "actions/action_support.h"
 #include "engine_fakes.h"
 
 using namespace dr;
@@ -393,4 +394,16 @@ TEST_CASE("thousands of steps run on a fake clock, in the time of the critical p
   CHECK(r.steps.size() == 6000);
   // Unbounded concurrency: the makespan is the critical path (each wait polled once, on time).
   CHECK(h.clock.now() - start == h.graph->critical_duration());
+}
+
+TEST_CASE("a step that times out carries its action's advice (an approval nobody gave)") {
+  Harness h(make_runbook("  a:\n    failover:\n      - name: gate\n        action: manual.approve\n"
+                         "        with: { message: \"go on\" }\n        timeout: 30s\n"));
+  h.registry = ActionRegistry();  // the scripted action for everything but the real manual.approve
+  for (const auto& name : Catalogue::v1().names())
+    if (name != "manual.approve") h.registry.add(name, h.shared);
+  h.registry.add("manual.approve", actions::make_manual_approve_action());
+  auto r = h.run();
+  CHECK(r.status == RunStatus::rolled_back);
+  CHECK(h.step(r, "a/failover/gate").error == "timed out after 30s; nobody approved it; --approve");
 }

@@ -100,6 +100,9 @@ class Action {
   virtual bool blocking() const { return true; }
   // The requests this call would send, for plan and --dry-run ("PATCH https://... {...}").
   virtual std::vector<std::string> describe(const StepCall&) const { return {}; }
+  // What an operator can do about a step that ran out of time, appended to the engine's "timed
+  // out after 2s" ("not approved; approve it with: edgedr approve ..."); empty for nothing.
+  virtual std::string timeout_advice(const StepCall&) const { return {}; }
 };
 
 class ActionRegistry {

@@ -29,10 +29,15 @@ class ManualApproveAction final : public Action {
     if (deadline_passed(call)) {
       const std::string within = call.step ? format_duration(call.step->timeout) : std::string("the step's timeout");
       return StepResult::fail("not approved within " + within +
-                                  "; approve it with: " + call.approvals->how_to_approve(call.run_id, step_id(call)),
+                                  "; " + call.approvals->how_to_approve(call.run_id, step_id(call)),
                               false);
     }
     return StepResult::wait(handle, poll_delay(call, kPollEvery), "waiting for approval");
+  }
+
+  std::string timeout_advice(const StepCall& call) const override {
+    if (!call.approvals) return "nobody approved it";
+    return "nobody approved it; " + call.approvals->how_to_approve(call.run_id, step_id(call));
   }
 
   // Asking again is harmless, and an approval given meanwhile is found by the next submit.

@@ -259,11 +259,13 @@ void Engine::Impl::timer_fired(int ui) {
   if (deps_.clock->now() >= u.deadline && u.phase != Unit::Phase::idle) {
     if (call_in_flight) --in_flight_calls_;  // its answer will arrive stale and be dropped
     ++u.generation;
-    if (!u.handle.is_null())
-      if (Action* a = action_of(u)) {
-        StepCall call = make_call(u);
-        std::string ignored;
-        if (auto p = resolve_params(u, ignored)) call.params = std::move(*p);
+    std::string error = "timed out after " + format_duration(u.spec->timeout);
+    if (Action* a = action_of(u)) {
+      StepCall call = make_call(u);
+      std::string ignored;
+      if (auto p = resolve_params(u, ignored)) call.params = std::move(*p);
+      if (auto advice = a->timeout_advice(call); !advice.empty()) error += "; " + advice;
+      if (!u.handle.is_null()) {
         Value handle = u.handle;
         auto cancel = [a, call, handle] {
           try {
@@ -274,7 +276,8 @@ void Engine::Impl::timer_fired(int ui) {
         if (a->blocking()) deps_.executor->post(cancel);
         else cancel();
       }
-    return fail_unit(ui, "timed out after " + format_duration(u.spec->timeout), false, false);
+    }
+    return fail_unit(ui, std::move(error), false, false);
   }
   if (u.phase == Unit::Phase::waiting) return poll(ui);
   if (u.phase == Unit::Phase::idle && u.outcome == Unit::Outcome::none) return begin_attempt(ui);  // retry
