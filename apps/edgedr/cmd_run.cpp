@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "dr/exit_code.h"
+#include "dr/local_actions.h"
 #include "run_session.h"
 
 namespace edgedr {
@@ -38,6 +39,7 @@ int run_operation(const RunOptions& opt, const Context& ctx) {
 
   if (opt.dry_run) {
     dr::ActionRegistry actions;
+    dr::register_local_actions(actions);
     for (const auto& line : dr::describe_run(prepared, actions)) std::cout << line << "\n";
     std::cerr << "dry run: nothing was sent\n";
     return dr::exit_code::ok;

@@ -231,7 +231,9 @@ RunReport Engine::Impl::finish(RunStatus status, std::string message) {
       case Unit::Outcome::failed: s.status = "failed"; break;
       case Unit::Outcome::skipped: s.status = "skipped"; break;
       case Unit::Outcome::cancelled: s.status = "cancelled"; break;
-      case Unit::Outcome::none: s.status = u.phase == Unit::Phase::idle ? "not-run" : "in-flight"; break;
+      case Unit::Outcome::none:
+        s.status = u.phase != Unit::Phase::idle ? "in-flight" : u.failed_before_resume ? "failed" : "not-run";
+        break;
     }
     r.steps.push_back(std::move(s));
   }

@@ -41,6 +41,7 @@ struct Unit {
   int attempt = 0;
   std::uint64_t generation = 0;        // bumps on every call, so stale completions are ignored
   bool intent_journaled = false;       // for this attempt
+  bool failed_before_resume = false;   // failed for good in an earlier process (a paused run)
   bool accepted_journaled = false;     // for this attempt
   Value handle;
   Value captured;                      // forward: what capture() returned (journaled in the intent)

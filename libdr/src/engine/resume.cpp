@@ -89,7 +89,10 @@ void Engine::Impl::replay_journal() {
   const auto now = deps_.clock->now();
   for (std::size_t i = 0; i < units_.size(); ++i) {
     Unit& u = units_[i];
-    if (u.outcome == Unit::Outcome::failed) u.outcome = Unit::Outcome::none;  // paused: try again
+    if (u.outcome == Unit::Outcome::failed) {  // paused: a resume tries again, a rollback leaves it
+      u.outcome = Unit::Outcome::none;
+      u.failed_before_resume = true;
+    }
     if (u.outcome != Unit::Outcome::none) {
       u.phase = Unit::Phase::done;
       continue;

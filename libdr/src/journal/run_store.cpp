@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <tuple>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
@@ -55,7 +56,11 @@ class LocalRunStore final : public RunStore {
       if (!std::filesystem::exists(path, entry_ec)) continue;
       out.push_back(summarise(run_id, path));
     }
-    std::sort(out.begin(), out.end(), [](const RunSummary& a, const RunSummary& b) { return a.run_id < b.run_id; });
+    // Oldest first by start time: run ids of runs started in the same second differ only in their
+    // random suffix, so the id alone does not order them.
+    std::sort(out.begin(), out.end(), [](const RunSummary& a, const RunSummary& b) {
+      return std::tie(a.started, a.run_id) < std::tie(b.started, b.run_id);
+    });
     return out;
   }
 
