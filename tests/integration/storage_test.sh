@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Reliability P6: storage errors stop the run before its next side effect. The state directory
+# Reliability P6: storage errors stop the run before its next side effect (a full disk mid-run
+# and from the start, a read-only state directory). The state directory
 # is a small tmpfs; while a run sits in a `wait` step the test fills it up, so the journal's next
 # append fails (ENOSPC). The run must stop with exit 4 (storage-failed) without running the next
 # step, the journal must verify up to the failure, and once space is back `edgedr resume`
@@ -111,5 +112,24 @@ expect_contains "$err" "No space left on device" "first record fails: says why"
 expect_eq "$(effects)" "" "first record fails: no step ran"
 expect_eq "$(wc -l <"$REQUESTS")" 0 "first record fails: no request was sent"
 rm -f "$MNT/fill"
+
+# --- A read-only state directory (a remount after I/O errors, a read-only root): nothing runs. ---
+# (A remount while edgedr runs is refused by the kernel while it has the journal open for
+# writing, so the read-only case is tested from the start.)
+RO=$TMP/ro
+mkdir -p "$RO"
+if mount -t tmpfs -o size=64k,mode=0700,ro edgedr-storage-ro "$RO" 2>"$TMP/mount.err"; then
+  EXTRA_CLEANUP+=("umount '$RO' || umount -l '$RO'")
+  : >"$SIDE"
+  : >"$REQUESTS"
+  run "$EDGEDR" failover "$TMP/storage.yaml" --yes --state-dir "$RO/state"
+  expect_eq "$code" 4 "read-only state directory: exit 4"
+  expect_contains "$err" "Read-only file system" "read-only state directory: says why"
+  expect_not_contains "$err" "internal error" "read-only state directory: not an internal error"
+  expect_eq "$(effects)" "" "read-only state directory: no step ran"
+  expect_eq "$(wc -l <"$REQUESTS")" 0 "read-only state directory: no request was sent"
+else
+  echo "note: cannot mount a read-only tmpfs here ($(cat "$TMP/mount.err")); that case is skipped"
+fi
 
 finish
