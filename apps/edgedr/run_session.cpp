@@ -16,10 +16,13 @@ RunSession::RunSession(const Context& ctx, const RunFlags& flags, std::size_t to
   secrets_ = dr::make_process_secret_resolver();
   view_ = std::make_unique<RunView>(term.stderr_tty && !ctx.global.quiet, term.color, ctx.global.quiet, total_steps);
   std::set<std::string> pre(flags.approve.begin(), flags.approve.end());
-  approvals_ = std::make_unique<CliApprovals>(std::move(pre), current_user(), isatty(STDIN_FILENO) == 1, view_.get());
+  // Ask at the terminal only where the operator can both read the question and answer it.
+  approvals_ = std::make_unique<CliApprovals>(std::move(pre), current_user(),
+                                              isatty(STDIN_FILENO) == 1 && term.stderr_tty, *view_);
+  signals_.report_to(view_.get());
 }
 
-RunSession::~RunSession() = default;
+RunSession::~RunSession() { signals_.report_to(nullptr); }
 
 int RunSession::run(const std::function<dr::RunResult(const dr::RunContext&)>& start) {
   dr::RunContext rc;
@@ -34,7 +37,7 @@ int RunSession::run(const std::function<dr::RunResult(const dr::RunContext&)>& s
   rc.on_engine = [this](dr::Engine& e) { signals_.attach(e); };
   rc.on_run = [this](const std::string& run_id, const std::string& dir) {
     approvals_->set_run_dir(dir);
-    if (!ctx_.global.quiet) std::fprintf(stderr, "run %s (journal in %s)\n", run_id.c_str(), dir.c_str());
+    if (!ctx_.global.quiet) view_->note("run " + run_id + " (journal in " + dir + ")");
   };
   dr::RunResult result = start(rc);
   view_->stop();

@@ -1,14 +1,18 @@
 #include "run_support.h"
 
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <termios.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <tuple>
 
 #include "dr/journal.h"
 #include "run_view.h"
@@ -22,11 +26,16 @@ std::string approval_file(const std::string& run_dir, const std::string& step_id
   return run_dir + "/approvals/" + name;
 }
 
-CliApprovals::CliApprovals(std::set<std::string> pre, std::string user, bool prompt, RunView* view)
+CliApprovals::CliApprovals(std::set<std::string> pre, std::string user, bool prompt, RunView& view)
     : pre_(std::move(pre)), user_(std::move(user)), prompt_(prompt), view_(view) {}
 
 CliApprovals::~CliApprovals() {
-  if (prompter_.joinable()) prompter_.detach();  // a prompt nobody answered must not hold the exit
+  {
+    std::lock_guard lock(mu_);
+    closing_ = true;
+  }
+  wake_.notify_all();
+  if (asker_.joinable()) asker_.join();  // a question still open is withdrawn within 100 ms
 }
 
 std::optional<std::string> CliApprovals::approved_by(const std::string&, const std::string& step_id) {
@@ -44,17 +53,62 @@ std::optional<std::string> CliApprovals::approved_by(const std::string&, const s
 }
 
 void CliApprovals::request(const std::string& run_id, const std::string& step_id, const std::string& message) {
-  std::fprintf(stderr, "approval needed for %s%s%s\n  %s\n", step_id.c_str(), message.empty() ? "" : ": ",
-               message.c_str(), how_to_approve(run_id, step_id).c_str());
-  if (!prompt_ || prompter_.joinable()) return;
-  prompter_ = std::thread([this, step_id] {
-    std::fprintf(stderr, "Approve %s? Type yes to approve: ", step_id.c_str());
-    std::string answer;
-    if (!std::getline(std::cin, answer)) return;
-    std::lock_guard lock(mu_);
-    if (answer == "yes" || answer == "y") answered_[step_id] = user_ + " (prompt)";
-    else std::fprintf(stderr, "not approved; the step waits until its timeout (Ctrl-C stops the run)\n");
-  });
+  view_.note("approval needed for " + step_id + (message.empty() ? "" : ": " + message) + "\n  " +
+             how_to_approve(run_id, step_id));
+  if (!prompt_) return;
+  std::lock_guard lock(mu_);
+  if (!asked_.insert(step_id).second) return;  // asked once per step; a later attempt waits for the same answer
+  to_ask_.emplace_back(run_id, step_id);
+  if (!asker_.joinable()) asker_ = std::thread([this] { ask_loop(); });
+  wake_.notify_one();
+}
+
+void CliApprovals::ask_loop() {
+  for (;;) {
+    std::string run_id, step_id;
+    {
+      std::unique_lock lock(mu_);
+      wake_.wait(lock, [this] { return closing_.load() || !to_ask_.empty(); });
+      if (closing_) return;
+      std::tie(run_id, step_id) = to_ask_.front();
+      to_ask_.pop_front();
+    }
+    if (approved_by(run_id, step_id)) continue;  // approved while it waited its turn
+    const int ticket = view_.ask(step_id, "Approve " + step_id + "? Type yes to approve: ");
+    const Answer answer = read_answer(ticket);
+    if (answer.kind == Answer::Kind::withdrawn) {
+      // What was typed answered a question that is gone: it must not reach the shell after the run.
+      ::tcflush(STDIN_FILENO, TCIFLUSH);
+      view_.close_question(ticket, false, "");
+    } else if (answer.kind == Answer::Kind::line && answer.text == "yes") {
+      {
+        std::lock_guard lock(mu_);
+        answered_[step_id] = user_ + " (prompt)";
+      }
+      view_.close_question(ticket, true, "");
+    } else {
+      view_.close_question(ticket, answer.kind == Answer::Kind::line,
+                           "not approved; " + step_id + " waits until its timeout; " + how_to_approve(run_id, step_id) +
+                               " (Ctrl-C stops the run)");
+    }
+  }
+}
+
+// The terminal is in canonical mode: a read returns once the operator has pressed Enter (or
+// Ctrl-D), so polling never sees half an answer. Polled so a withdrawn question stops the wait.
+CliApprovals::Answer CliApprovals::read_answer(int ticket) {
+  std::string line;
+  while (!closing_ && view_.asking(ticket)) {
+    pollfd p{STDIN_FILENO, POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) continue;
+    char buf[256];
+    const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n <= 0) return {Answer::Kind::end_of_input, line};
+    line.append(buf, static_cast<std::size_t>(n));
+    if (const auto nl = line.find('\n'); nl != std::string::npos) return {Answer::Kind::line, line.substr(0, nl)};
+  }
+  return {Answer::Kind::withdrawn, {}};
 }
 
 std::string CliApprovals::how_to_approve(const std::string& run_id, const std::string& step_id) const {
@@ -86,16 +140,18 @@ SignalWatcher::SignalWatcher() {
       if (sig < 0) continue;
       dr::Engine* e = engine_.load();
       ++count_;
+      if (!e) {
+        // Waiting for the lock or just starting: no step has been sent yet.
+        say("interrupted before any step started; nothing was sent", true);
+        std::_Exit(130);
+      }
       if (sig == SIGTERM || count_ >= 2) {
-        std::fputs("\nstopping now; the run stays resumable\n", stderr);
-        if (e) e->interrupt(), e->interrupt();
-        else std::_Exit(130);
+        say("stopping now; steps in flight are left as they are and the run stays resumable");
+        e->interrupt(), e->interrupt();
       } else {
-        std::fputs("\nstopping: no new steps start; steps in flight finish, then on-failure applies. "
-                   "Press Ctrl-C again to stop at once.\n",
-                   stderr);
-        if (e) e->interrupt();
-        else std::_Exit(130);
+        say("stopping: no new steps start; steps in flight finish, then on-failure applies. "
+            "Press Ctrl-C again to stop at once.");
+        e->interrupt();
       }
     }
   });
@@ -110,6 +166,18 @@ void SignalWatcher::attach(dr::Engine& engine) {
   engine_ = &engine;
   // Interrupts that came before the engine existed still count.
   for (int i = 0; i < std::min(count_, 2); ++i) engine.interrupt();
+}
+
+void SignalWatcher::report_to(RunView* view) {
+  std::lock_guard lock(view_mu_);
+  view_ = view;
+}
+
+void SignalWatcher::say(const char* what, bool last) {
+  std::lock_guard lock(view_mu_);
+  if (view_ && last) view_->stop();  // the process ends without unwinding: leave no live lines behind
+  if (view_) view_->note(what);
+  else std::fprintf(stderr, "\n%s\n", what);
 }
 
 std::string current_user() {

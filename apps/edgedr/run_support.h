@@ -3,6 +3,8 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <set>
@@ -16,10 +18,15 @@ namespace edgedr {
 
 class RunView;
 
-// --approve STEP-ID, an approval file written by `edgedr approve RUN STEP-ID`, or a y/N prompt.
+// --approve STEP-ID, an approval file written by `edgedr approve RUN STEP-ID`, or a question at
+// the terminal. Questions are asked one at a time, in the order the steps asked, on a thread of
+// their own; one that became moot (the step was approved elsewhere, or timed out) is withdrawn
+// with whatever was typed at it.
 class CliApprovals final : public dr::ApprovalSource {
  public:
-  CliApprovals(std::set<std::string> pre_approved, std::string user, bool prompt, RunView* view);
+  // `prompt`: ask at the terminal (stdin and stderr are both terminals). Everything shown goes
+  // through `view`.
+  CliApprovals(std::set<std::string> pre_approved, std::string user, bool prompt, RunView& view);
   ~CliApprovals() override;
   void set_run_dir(std::string dir) { run_dir_ = std::move(dir); }
   std::optional<std::string> approved_by(const std::string& run_id, const std::string& step_id) override;
@@ -27,30 +34,48 @@ class CliApprovals final : public dr::ApprovalSource {
   std::string how_to_approve(const std::string& run_id, const std::string& step_id) const override;
 
  private:
+  struct Answer {
+    enum class Kind { line, end_of_input, withdrawn } kind;
+    std::string text;
+  };
+  void ask_loop();
+  Answer read_answer(int ticket);
+
   std::set<std::string> pre_;
   std::string user_;
   bool prompt_;
-  RunView* view_;
+  RunView& view_;
   std::string run_dir_;
   std::mutex mu_;
+  std::condition_variable wake_;
   std::map<std::string, std::string> answered_;
-  std::thread prompter_;
+  std::set<std::string> asked_;
+  std::deque<std::pair<std::string, std::string>> to_ask_;  // run id, step id
+  std::atomic<bool> closing_{false};
+  std::thread asker_;
 };
 
 // Where `edgedr approve` leaves an approval for a run's step.
 std::string approval_file(const std::string& run_dir, const std::string& step_id);
 
 // Blocks SIGINT and SIGTERM in every thread and handles them on one of its own: the first SIGINT
-// asks the engine to stop starting steps, the second (or a SIGTERM) to stop at once.
+// asks the engine to stop starting steps, the second (or a SIGTERM) to stop at once. Each time it
+// says on the terminal what happens next.
 class SignalWatcher {
  public:
   SignalWatcher();  // construct before any other thread starts
   ~SignalWatcher();
   void attach(dr::Engine& engine);
+  // Where to say it (nullptr: straight to stderr); reset before the view goes away.
+  void report_to(RunView* view);
 
  private:
+  void say(const char* what, bool last = false);
+
   std::atomic<bool> stop_{false};
   std::atomic<dr::Engine*> engine_{nullptr};
+  std::mutex view_mu_;
+  RunView* view_ = nullptr;
   std::thread thread_;
   int count_ = 0;
 };
@@ -58,8 +83,8 @@ class SignalWatcher {
 std::string current_user();
 std::string current_host();
 
-// Destructive commands ask on a TTY; without a TTY they need --yes. Returns an exit code to stop
-// with, or -1 to go on.
+// Destructive commands ask on a TTY (only `yes` goes ahead); without a TTY they need --yes.
+// Returns an exit code to stop with, or -1 to go on.
 int confirm(const std::string& what, bool yes);
 
 // Run-command flags shared by failover/failback/backup/restore/resume/rollback.

@@ -1,5 +1,8 @@
 #include "run_view.h"
 
+#include <sys/ioctl.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -20,6 +23,22 @@ std::string elapsed(std::chrono::steady_clock::duration d) {
 
 std::string clock_time(const std::string& ts) { return ts.size() >= 19 ? ts.substr(11, 8) : ts; }
 
+// The terminal's width: a live line must not wrap, or clearing it would leave half of it behind.
+std::size_t terminal_columns() {
+  winsize ws{};
+  if (::ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 20) return ws.ws_col;
+  return 80;
+}
+
+// The first `width` characters of `line` (UTF-8: continuation bytes take no column).
+std::string fit(const std::string& line, std::size_t width) {
+  std::size_t columns = 0;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    if ((static_cast<unsigned char>(line[i]) & 0xC0) != 0x80 && ++columns > width) return line.substr(0, i);
+  }
+  return line;
+}
+
 }  // namespace
 
 RunView::RunView(bool live, bool color, bool quiet, std::size_t total_steps)
@@ -33,17 +52,75 @@ void RunView::stop() {
   if (stop_.exchange(true)) return;
   if (redraw_.joinable()) redraw_.join();
   std::lock_guard lock(mu_);
+  if (question_) end_question_locked(false);
   clear_locked();
+  std::fflush(stderr);
 }
 
 void RunView::print_line(const std::string& line, const char* color) {
   // Called with mu_ held.
   if (quiet_ && !color) return;
+  if (question_) {
+    held_.emplace_back(line, color);
+    return;
+  }
   clear_locked();
   if (color && color_) std::fprintf(stderr, "%s%s\033[0m\n", color, line.c_str());
   else std::fprintf(stderr, "%s\n", line.c_str());
-  if (live_) draw_locked();
+  if (live_ && !stop_.load()) draw_locked();
   std::fflush(stderr);
+}
+
+void RunView::note(const std::string& line) {
+  std::lock_guard lock(mu_);
+  if (question_) {
+    // Above the question, then the question again: a Ctrl-C has emptied the typed line anyway.
+    std::fprintf(stderr, "\r\033[2K%s\n%s", line.c_str(), question_text_.c_str());
+  } else {
+    clear_locked();
+    std::fprintf(stderr, "%s\n", line.c_str());
+    if (live_ && !stop_.load()) draw_locked();
+  }
+  std::fflush(stderr);
+}
+
+int RunView::ask(const std::string& step_id, const std::string& question) {
+  std::lock_guard lock(mu_);
+  if (stop_.load() || question_) return 0;
+  clear_locked();
+  std::fputs(question.c_str(), stderr);
+  std::fflush(stderr);
+  question_ = ++last_ticket_;
+  question_step_ = step_id;
+  question_text_ = question;
+  return question_;
+}
+
+bool RunView::asking(int ticket) {
+  std::lock_guard lock(mu_);
+  return ticket != 0 && question_ == ticket;
+}
+
+void RunView::close_question(int ticket, bool answered, const std::string& reply) {
+  std::lock_guard lock(mu_);
+  if (ticket == 0 || question_ != ticket) return;
+  end_question_locked(answered);
+  if (!reply.empty()) {
+    clear_locked();
+    std::fprintf(stderr, "%s\n", reply.c_str());
+    if (live_ && !stop_.load()) draw_locked();
+  }
+  std::fflush(stderr);
+}
+
+void RunView::end_question_locked(bool answered) {
+  if (!answered) std::fputc('\n', stderr);  // end the question's line; Enter did not
+  question_ = 0;
+  question_step_.clear();
+  auto held = std::move(held_);
+  held_.clear();
+  for (const auto& [line, color] : held) print_line(line, color);
+  if (live_ && !stop_.load() && drawn_lines_ == 0) draw_locked();
 }
 
 void RunView::on_event(const dr::JournalEvent& e) {
@@ -52,6 +129,10 @@ void RunView::on_event(const dr::JournalEvent& e) {
   const std::string t = clock_time(e.ts);
   const bool undo = e.type.rfind("undo.", 0) == 0;
   const std::string what = (undo ? "undo " : "") + step;
+  // A question about a step that has finished (approved from another shell, timed out) is moot.
+  const bool finished = e.type == "step.succeeded" || e.type == "step.skipped" ||
+                        (e.type == "step.failed" && field(e, "final") == "true");
+  if (question_ && finished && step == question_step_) end_question_locked(false);
   if (e.type == "step.intent" || e.type == "undo.intent") {
     in_flight_[what] = {field(e, "action"), std::atoi(field(e, "attempt").c_str()), std::chrono::steady_clock::now(), "",
                         undo};
@@ -77,7 +158,8 @@ void RunView::on_event(const dr::JournalEvent& e) {
     in_flight_.erase(what);
     if (!live_ || !undo) print_line(t + " skip  " + what + ": " + field(e, "reason"));
   } else if (e.type == "approval.requested") {
-    print_line(t + " WAIT  " + step + ": waiting for approval", "\033[33m");
+    // The open question already says so.
+    if (!(question_ && step == question_step_)) print_line(t + " WAIT  " + step + ": waiting for approval", "\033[33m");
   } else if (e.type == "rollback.started") {
     print_line(t + " rolling back: " + field(e, "reason"), "\033[33m");
   } else if (e.type == "run.paused") {
@@ -88,12 +170,16 @@ void RunView::on_event(const dr::JournalEvent& e) {
 }
 
 void RunView::clear_locked() {
+  if (!live_) return;
+  // From the line under the live view (where a Ctrl-C echoes "^C"), up over each live line.
+  std::fputs("\r\033[2K", stderr);
   for (int i = 0; i < drawn_lines_; ++i) std::fputs("\033[1A\033[2K", stderr);
   drawn_lines_ = 0;
 }
 
 void RunView::draw_locked() {
   const auto now = std::chrono::steady_clock::now();
+  const std::size_t width = terminal_columns() - 1;  // a full line would wrap on some terminals
   int lines = 0;
   for (const auto& [id, f] : in_flight_) {
     if (lines >= 12) break;
@@ -101,14 +187,21 @@ void RunView::draw_locked() {
                        elapsed(now - f.since);
     if (f.attempt > 1) line += " attempt " + std::to_string(f.attempt);
     if (!f.progress.empty()) line += " - " + f.progress;
-    std::fprintf(stderr, "%s\n", line.substr(0, 160).c_str());
+    std::fprintf(stderr, "%s\n", fit(line, width).c_str());
     ++lines;
   }
   if (in_flight_.size() > 12) std::fprintf(stderr, "  ... and %zu more\n", in_flight_.size() - 12), ++lines;
-  const std::size_t width = 30, filled = total_ ? width * std::min(done_, total_) / total_ : width;
-  std::fprintf(stderr, "[%s%s] %zu/%zu done, %zu running, %zu failed%s\n", std::string(filled, '#').c_str(),
-               std::string(width - filled, '.').c_str(), done_, total_, in_flight_.size(), failed_,
-               undone_ ? (", " + std::to_string(undone_) + " undone").c_str() : "");
+  std::string summary;
+  if (total_) {
+    const std::size_t bar = 30, filled = bar * std::min(done_, total_) / total_;
+    summary = "[" + std::string(filled, '#') + std::string(bar - filled, '.') + "] " + std::to_string(done_) + "/" +
+              std::to_string(total_) + " done";
+  } else {
+    summary = std::to_string(done_) + " done";
+  }
+  summary += ", " + std::to_string(in_flight_.size()) + " running, " + std::to_string(failed_) + " failed";
+  if (undone_) summary += ", " + std::to_string(undone_) + " undone";
+  std::fprintf(stderr, "%s\n", fit(summary, width).c_str());
   drawn_lines_ = lines + 1;
 }
 
@@ -116,9 +209,11 @@ void RunView::redraw_loop() {
   while (!stop_.load()) {
     {
       std::lock_guard lock(mu_);
-      clear_locked();
-      draw_locked();
-      std::fflush(stderr);
+      if (!question_) {
+        clear_locked();
+        draw_locked();
+        std::fflush(stderr);
+      }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
