@@ -28,10 +28,20 @@ class MemoryJournal final : public RunJournal {
     e.fields = std::move(fields);
     e.prev = events_.empty() ? "" : events_.back().hash;
     e.hash = sha256_hex(e.prev + e.type + e.fields.to_text());
-    if (durable) ++durable_count;
+    if (durable) {
+      ++durable_count;
+      synced_ = events_.size() + 1;
+    }
     events_.push_back(std::move(e));
     return events_.back();
   }
+  void sync() override {
+    if (fail_from_ && events_.size() >= fail_from_) throw JournalError("disk full (test)");
+    if (synced_ < events_.size()) ++sync_count;
+    synced_ = events_.size();
+  }
+  // How many events are on "disk": covered by a durable append or a sync.
+  std::size_t synced() const { return synced_; }
   const std::vector<JournalEvent>& events() const override { return events_; }
   std::string head_hash() const override { return events_.empty() ? "" : events_.back().hash; }
 
@@ -51,10 +61,12 @@ class MemoryJournal final : public RunJournal {
   }
   std::size_t fail_from_ = 0;  // 0: never
   int durable_count = 0;
+  int sync_count = 0;  // syncs that had something to put on disk
 
  private:
   Clock& clock_;
   std::vector<JournalEvent> events_;
+  std::size_t synced_ = 0;
 };
 
 // What a scripted step does, attempt by attempt.
@@ -85,6 +97,18 @@ class ScriptedAction final : public Action {
     std::lock_guard lock(mu_);
     const std::string key = id(call);
     log.push_back("submit " + key);
+    // P1: a side effect leaves only when its intent (the journal's last such event) is on disk.
+    if (journal) {
+      const auto& ev = journal->events();
+      std::size_t intent = 0;
+      for (std::size_t i = ev.size(); i-- > 0;)
+        if (ev[i].type == (call.is_undo ? "undo.intent" : "step.intent") && ev[i].fields.find("step") &&
+            ev[i].fields.find("step")->as_string() == call.step->id) {
+          intent = i + 1;
+          break;
+        }
+      if (intent == 0 || journal->synced() < intent) unsynced_submits.push_back(key);
+    }
     ++submits[key];
     if (call.is_undo) {
       undo_captured[call.step->id] = call.captured.to_text();
@@ -130,7 +154,11 @@ class ScriptedAction final : public Action {
     --in_flight;
   }
   bool blocking() const override { return false; }
+  bool read_only() const override { return read_only_calls; }
 
+  const MemoryJournal* journal = nullptr;  // set: submits check their intent is on disk
+  bool read_only_calls = false;            // act as a read-only action (wait, http.probe)
+  std::vector<std::string> unsynced_submits;  // submits sent before their intent was on disk
   std::map<std::string, Script> scripts;
   std::vector<std::string> log;
   std::map<std::string, int> submits, polls, captures, reconciles, cancels;

@@ -407,3 +407,44 @@ TEST_CASE("a step that times out carries its action's advice (an approval nobody
   CHECK(r.status == RunStatus::rolled_back);
   CHECK(h.step(r, "a/failover/gate").error == "timed out after 30s; nobody approved it; --approve");
 }
+
+TEST_CASE("group commit: intents of steps started together share one fsync, which precedes their requests (P1)") {
+  std::string body;
+  for (int i = 0; i < 6; ++i) body += "  s" + std::to_string(i) + ":\n    failover:\n" + tm_step("x");
+  Harness h(make_runbook(body, "concurrency: 6\n"));
+  h.action.journal = h.journal.get();
+  for (int i = 0; i < 6; ++i) h.action.scripts["s" + std::to_string(i) + "/failover/x"].pending_polls = 2;
+  auto r = h.run();
+  CHECK(r.status == RunStatus::succeeded);
+  CHECK(h.action.submits.size() == 6);
+  CHECK(h.action.unsynced_submits.empty());
+  // Six intents, six outcomes: far fewer fsyncs than records, and everything on disk at the end.
+  CHECK(h.journal->sync_count >= 1);
+  CHECK(h.journal->sync_count <= 4);
+  CHECK(h.journal->synced() == h.journal->events().size());
+}
+
+TEST_CASE("a read-only action is not held back for the journal's fsync; a side effect is") {
+  Harness h(make_runbook("  a:\n    failover:\n" + tm_step("a1") + tm_step("a2")));
+  h.action.journal = h.journal.get();
+  h.action.read_only_calls = true;
+  auto r = h.run();
+  CHECK(r.status == RunStatus::succeeded);
+  CHECK(h.action.submits.size() == 2);
+  CHECK(h.action.unsynced_submits.size() == 2);  // sent at once, before any fsync
+  Harness fx(make_runbook("  a:\n    failover:\n" + tm_step("a1") + tm_step("a2")));
+  fx.action.journal = fx.journal.get();
+  fx.run();
+  CHECK(fx.action.unsynced_submits.empty());
+  CHECK(fx.journal->sync_count >= 2);  // one before each side effect (they are in sequence)
+}
+
+TEST_CASE("a storage error at the group fsync sends none of the waiting side effects (P6)") {
+  std::string body;
+  for (int i = 0; i < 4; ++i) body += "  s" + std::to_string(i) + ":\n    failover:\n" + tm_step("x");
+  Harness h(make_runbook(body, "concurrency: 4\n"));
+  h.journal->fail_from_ = 3;  // run.started, one intent; the second intent's append fails
+  auto r = h.run();
+  CHECK(r.status == RunStatus::storage_failed);
+  CHECK(h.action.submits.empty());
+}

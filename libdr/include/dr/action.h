@@ -98,6 +98,10 @@ class Action {
   virtual void cancel(const StepCall&, const Value& /*handle*/) {}
   // True when submit/poll block on I/O and must run on the worker pool.
   virtual bool blocking() const { return true; }
+  // True when calling the action changes nothing outside edgedr (wait, http.probe): there is no
+  // side effect for a write-ahead intent to guard, so its submit is not held back until the
+  // journal's next fsync (reliability P1 is about side effects).
+  virtual bool read_only() const { return false; }
   // The requests this call would send, for plan and --dry-run ("PATCH https://... {...}").
   virtual std::vector<std::string> describe(const StepCall&) const { return {}; }
   // What an operator can do about a step that ran out of time, appended to the engine's "timed

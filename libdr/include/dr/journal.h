@@ -53,8 +53,13 @@ class RunJournal {
   // Appends an event (seq, ts and prev are filled in). Throws JournalError on a storage error;
   // after one, every later append throws too. Throws std::invalid_argument when `fields` is not
   // a map or uses a key of the envelope (seq, ts, type, prev). The returned reference, like
-  // events(), is valid until the next append.
+  // events(), is valid until the next append. `durable`: on disk (fsync) before append returns;
+  // otherwise written, and on disk at the next durable append or sync().
   virtual const JournalEvent& append(std::string type, Value fields, bool durable) = 0;
+  // Puts every event appended so far on disk (one fsync for all of them; nothing when they all
+  // are). Group commit: the engine writes the intents of several steps, syncs once, then sends
+  // their requests. Throws JournalError like append.
+  virtual void sync() = 0;
   // Every event so far, in order (what open() read back plus what was appended).
   virtual const std::vector<JournalEvent>& events() const = 0;
   virtual std::string head_hash() const = 0;

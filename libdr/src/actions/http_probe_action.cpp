@@ -138,6 +138,7 @@ class HttpProbeAction final : public Action {
   }
 
   bool blocking() const override { return true; }
+  bool read_only() const override { return true; }
 
   std::vector<std::string> describe(const StepCall& call) const override {
     ProbeSpec spec = read_spec(call);

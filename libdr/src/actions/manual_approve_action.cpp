@@ -48,6 +48,7 @@ class ManualApproveAction final : public Action {
   }
 
   bool blocking() const override { return false; }
+  bool read_only() const override { return true; }
 
   std::vector<std::string> describe(const StepCall& call) const override {
     return {"ask an operator to approve: " + message(call)};

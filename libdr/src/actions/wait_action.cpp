@@ -60,6 +60,7 @@ class WaitAction final : public Action {
   }
 
   bool blocking() const override { return false; }
+  bool read_only() const override { return true; }
 
   std::vector<std::string> describe(const StepCall& call) const override {
     return {"wait " + call.param_text("duration", "?")};

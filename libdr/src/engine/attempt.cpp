@@ -128,7 +128,8 @@ void Engine::Impl::submit(int ui) {
   StepCall call = make_call(u);
   call.params = std::move(*params);
   u.phase = Unit::Phase::submitting;
-  dispatch(ui, Completion::Kind::result, [action, call](Completion& c) { c.result = action->submit(call); });
+  dispatch(ui, Completion::Kind::result, [action, call](Completion& c) { c.result = action->submit(call); },
+           !action->read_only());
 }
 
 void Engine::Impl::poll(int ui) {
@@ -146,7 +147,7 @@ void Engine::Impl::poll(int ui) {
 
 // Runs `work` on the worker pool when the action blocks, else right here; either way the answer
 // comes back through the completion queue, tagged with the unit's generation.
-void Engine::Impl::dispatch(int ui, Completion::Kind kind, std::function<void(Completion&)> work) {
+void Engine::Impl::dispatch(int ui, Completion::Kind kind, std::function<void(Completion&)> work, bool effect) {
   Unit& u = units_[static_cast<std::size_t>(ui)];
   ++u.generation;
   ++in_flight_calls_;
@@ -154,9 +155,10 @@ void Engine::Impl::dispatch(int ui, Completion::Kind kind, std::function<void(Co
   c.unit = ui;
   c.generation = u.generation;
   c.kind = kind;
-  auto task = [queue = completions_, c, work = std::move(work)]() mutable {
+  auto task = [queue = completions_, clock = deps_.clock, c, work = std::move(work)]() mutable {
     try {
       work(c);
+      c.answered = clock->now();
     } catch (const std::exception& e) {
       c.result = StepResult::fail(std::string("internal error in the action: ") + e.what(), false);
       c.reconciliation.verdict = Reconciliation::Verdict::operator_needed;
@@ -167,11 +169,13 @@ void Engine::Impl::dispatch(int ui, Completion::Kind kind, std::function<void(Co
   // A call that outlives the step's deadline is abandoned when the deadline passes.
   timers_.push({u.deadline, ui, u.generation});
   Action* action = action_of(u);
-  if (action && action->blocking()) deps_.executor->post(std::move(task));
+  const bool blocking = action && action->blocking();
+  if (effect) deferred_effects_.push_back({ui, u.generation, blocking, std::move(task)});
+  else if (blocking) deps_.executor->post(std::move(task));
   else task();
 }
 
-void Engine::Impl::on_result(int ui, StepResult r) {
+void Engine::Impl::on_result(int ui, StepResult r, std::optional<Clock::time_point> answered) {
   Unit& u = units_[static_cast<std::size_t>(ui)];
   switch (r.status) {
     case StepResult::Status::succeeded: return succeed_unit(ui, std::move(r.outputs));
@@ -207,7 +211,7 @@ void Engine::Impl::on_result(int ui, StepResult r) {
   u.phase = Unit::Phase::waiting;
   ++u.generation;
   const Duration wait = std::max(Duration{1}, r.poll_after);
-  timers_.push({std::min(now + wait, u.deadline), ui, u.generation});
+  timers_.push({std::min(answered.value_or(now) + wait, u.deadline), ui, u.generation});
 }
 
 void Engine::Impl::on_reconciled(int ui, Reconciliation r) {

@@ -1,5 +1,6 @@
 // The engine loop: start what may start, take in completions, fire due timers, otherwise sleep
 // on the injected clock until the next timer or completion.
+#include <deque>
 #include <filesystem>
 #include <stdexcept>
 
@@ -61,10 +62,39 @@ Value Engine::Impl::elapsed() const {
   return Value::number(std::chrono::duration<double>(deps_.clock->now() - run_start_).count());
 }
 
-void Engine::Impl::journal(std::string type, Value fields, bool durable) {
+// Group commit: step and undo records are written at once and put on disk together, by one
+// fsync, before the next side effect is sent (flush_effects) or the loop goes idle. Run-level
+// records (run.*, rollback.*) are on disk before this returns.
+void Engine::Impl::sync_journal() {
   if (storage_failed_) throw JournalError("journal already failed");
   try {
-    const JournalEvent& e = journal_.append(std::move(type), std::move(fields), durable);
+    journal_.sync();
+  } catch (const JournalError&) {
+    storage_failed_ = true;
+    throw;
+  }
+}
+
+// Sends the side effects whose intents were written since the last flush, after one fsync for
+// all of them. Returns true when it sent any.
+bool Engine::Impl::flush_effects() {
+  if (deferred_effects_.empty()) return false;
+  sync_journal();  // throws on a storage error: nothing below is sent
+  auto calls = std::move(deferred_effects_);
+  deferred_effects_.clear();
+  for (auto& c : calls) {
+    if (units_[static_cast<std::size_t>(c.unit)].generation != c.generation) continue;
+    if (c.blocking) deps_.executor->post(std::move(c.task));
+    else c.task();
+  }
+  return true;
+}
+
+void Engine::Impl::journal(std::string type, Value fields, bool durable) {
+  if (storage_failed_) throw JournalError("journal already failed");
+  const bool grouped = type.rfind("step.", 0) == 0 || type.rfind("undo.", 0) == 0 || type.rfind("approval.", 0) == 0;
+  try {
+    const JournalEvent& e = journal_.append(std::move(type), std::move(fields), durable && !grouped);
     if (deps_.observer) deps_.observer->on_event(e);
   } catch (const JournalError&) {
     storage_failed_ = true;
@@ -150,6 +180,8 @@ RunReport Engine::Impl::drive() {
         start_next_undo();
         continue;
       }
+      if (flush_effects()) continue;
+      sync_journal();  // outcomes on disk before the loop sleeps
       wait_for_work();
     }
   } catch (const JournalError& e) {
@@ -160,34 +192,42 @@ RunReport Engine::Impl::drive() {
   return finish(RunStatus::succeeded, "");
 }
 
-// One unit of progress: a completion, a due timer, or a start. Returns false when idle.
+// One round of progress: every completion that has arrived, then every timer that is due, then
+// the starts they allow. Taking whole rounds keeps a flood of answers from holding back due polls
+// (or the other way round), and lets one group fsync cover everything the round wrote. Returns
+// false when there was nothing to do.
 bool Engine::Impl::step_once() {
+  std::deque<Completion> batch;
   {
-    std::unique_lock lock(completions_->mu);
-    if (!completions_->items.empty()) {
-      Completion c = std::move(completions_->items.front());
-      completions_->items.pop_front();
-      lock.unlock();
-      Unit& u = units_[static_cast<std::size_t>(c.unit)];
-      if (c.generation != u.generation) return true;  // a stale answer (timed out meanwhile)
-      --in_flight_calls_;
-      switch (c.kind) {
-        case Completion::Kind::captured: on_captured(c.unit, std::move(c.captured)); break;
-        case Completion::Kind::result: on_result(c.unit, std::move(c.result)); break;
-        case Completion::Kind::reconciled: on_reconciled(c.unit, std::move(c.reconciliation)); break;
-      }
-      return true;
+    std::lock_guard lock(completions_->mu);
+    batch.swap(completions_->items);
+  }
+  bool progress = !batch.empty();
+  for (Completion& c : batch) {
+    Unit& u = units_[static_cast<std::size_t>(c.unit)];
+    if (c.generation != u.generation) continue;  // a stale answer (timed out meanwhile)
+    --in_flight_calls_;
+    switch (c.kind) {
+      case Completion::Kind::captured: on_captured(c.unit, std::move(c.captured)); break;
+      case Completion::Kind::result:
+        on_result(c.unit, std::move(c.result),
+                  c.answered == Clock::time_point{} ? std::nullopt : std::optional<Clock::time_point>(c.answered));
+        break;
+      case Completion::Kind::reconciled: on_reconciled(c.unit, std::move(c.reconciliation)); break;
     }
   }
-  if (!timers_.empty() && timers_.top().at <= deps_.clock->now()) {
+  // The timers due now; bounded by how many there were, so a timer that re-arms for `now` cannot
+  // keep the loop here.
+  const auto now = deps_.clock->now();
+  for (std::size_t due = timers_.size(); due > 0 && !timers_.empty() && timers_.top().at <= now; --due) {
     engine::Timer t = timers_.top();
     timers_.pop();
+    progress = true;
     if (t.generation == units_[static_cast<std::size_t>(t.unit)].generation) timer_fired(t.unit);
-    return true;
   }
   const std::size_t before = in_flight_calls_;
   if (mode_ == Mode::forward) start_ready_units();
-  return in_flight_calls_ != before;
+  return progress || in_flight_calls_ != before;
 }
 
 void Engine::Impl::wait_for_work() {

@@ -61,6 +61,7 @@ struct Completion {
   Value captured;
   StepResult result;
   Reconciliation reconciliation;
+  Clock::time_point answered{};  // when the action's call returned
 };
 
 // Pushed by worker threads, drained by the engine thread. Shared so a late worker finishing
@@ -122,7 +123,9 @@ class Engine::Impl {
   void begin_attempt(int u);
   void on_captured(int u, Value captured);
   void submit(int u);
-  void on_result(int u, StepResult r);
+  // `answered`: when the action returned `r` (poll_after counts from then, not from when the
+  // engine got round to the answer); unset: now.
+  void on_result(int u, StepResult r, std::optional<Clock::time_point> answered = std::nullopt);
   void on_reconciled(int u, Reconciliation r);
   void poll(int u);
   void timer_fired(int u);
@@ -130,7 +133,11 @@ class Engine::Impl {
   void ambiguous_unit(int u, std::string reason);
   void succeed_unit(int u, std::map<std::string, std::string> outputs);
   void unit_done(int u);
-  void dispatch(int u, Completion::Kind kind, std::function<void(Completion&)> work);
+  // `effect`: the call changes something outside (a submit of an action that is not read-only);
+  // it waits in deferred_effects_ until flush_effects() has put its intent on disk.
+  void dispatch(int u, Completion::Kind kind, std::function<void(Completion&)> work, bool effect = false);
+  bool flush_effects();
+  void sync_journal();
   StepCall make_call(const Unit& u);
   Action* action_of(const Unit& u);
   const char* prefix(const Unit& u) const { return u.kind == Unit::Kind::forward ? "step" : "undo"; }
@@ -178,6 +185,13 @@ class Engine::Impl {
   std::map<std::string, std::map<std::string, std::string>> outputs_by_step_;  // step id -> outputs
   int in_flight_ = 0;                   // forward units started and not finished (concurrency)
   std::size_t in_flight_calls_ = 0;     // action calls dispatched and not yet completed
+  struct DeferredCall {
+    int unit;
+    std::uint64_t generation;  // a call whose unit moved on meanwhile (timed out) is not sent
+    bool blocking;
+    std::function<void()> task;
+  };
+  std::vector<DeferredCall> deferred_effects_;  // side effects waiting for the journal's fsync
 
   enum class Mode { forward, stopping, rolling_back, done };
   Mode mode_ = Mode::forward;

@@ -53,11 +53,25 @@ const JournalEvent& JournalFile::append(std::string type, Value fields, bool dur
 
   line.push_back('\n');
   if (const int err = write_all(fd_, line.data(), line.size()); err != 0) fail("write failed", err);
-  if (durable && ::fsync(fd_) != 0) fail("fsync failed", errno);
+  if (durable) {
+    if (::fsync(fd_) != 0) fail("fsync failed", errno);
+    unsynced_ = false;
+  } else {
+    unsynced_ = true;
+  }
 
   head_ = parsed.event->hash;
   events_.push_back(std::move(*parsed.event));
   return events_.back();
+}
+
+void JournalFile::sync() {
+  std::lock_guard g(mu_);
+  if (!failure_.empty())
+    throw JournalError("journal " + path_ + ": an earlier write failed (" + failure_ + "); nothing more is written");
+  if (!unsynced_) return;
+  if (::fsync(fd_) != 0) fail("fsync failed", errno);
+  unsynced_ = false;
 }
 
 namespace {

@@ -20,6 +20,7 @@ class JournalFile final : public RunJournal {
   JournalFile& operator=(const JournalFile&) = delete;
 
   const JournalEvent& append(std::string type, Value fields, bool durable) override;
+  void sync() override;
   const std::vector<JournalEvent>& events() const override { return events_; }
   std::string head_hash() const override;
 
@@ -37,6 +38,7 @@ class JournalFile final : public RunJournal {
   std::vector<JournalEvent> events_;
   std::string head_;
   std::string failure_;  // set after a write or fsync error: nothing more is written
+  bool unsynced_ = false;  // written lines that no fsync has covered yet
 };
 
 // A new, empty journal at `path` (its directory must exist; the file must not). Fsyncs the
