@@ -10,7 +10,6 @@ SIDE=$TMP/side
 start_server
 effects() { tr '\n' ' ' <"$SIDE" 2>/dev/null || true; }
 # json_get FILE PYTHON-EXPR: evaluates EXPR with d = the JSON document in FILE.
-json_get() { "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
 
 # --- --dry-run and confirmation ------------------------------------------------------------------
 cat >"$TMP/basic.yaml" <<EOF

@@ -155,3 +155,6 @@ state_has_event() {
 kill9() {
   { kill -9 "$1" && wait "$1"; } 2>/dev/null || true
 }
+
+# json_get FILE EXPR: a Python expression over the JSON document `d` in FILE, printed.
+json_get() { "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }

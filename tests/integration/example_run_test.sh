@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The README's main job: the lab example runbook (local commands only) fails over, fails back,
+# and rolls back a broken failover, leaving each "site" file as the runbook says.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/runlib.sh"
+
+RB=$SRC/runbooks/examples/lab-plant.yaml
+LAB=$TMP/lab
+STATE=$TMP/state
+sides() { for f in historian scada mes route; do printf '%s=%s ' "$f" "$(cat "$LAB/$f" 2>/dev/null || echo none)"; done; }
+
+expect_code 0 "failover of the lab example" "$EDGEDR" failover "$RB" --yes --input lab-dir="$LAB" --state-dir "$STATE"
+expect_eq "$(sides)" "historian=cloud scada=cloud mes=cloud route=cloud " "after failover every service is on the cloud side"
+expect_contains "$out$err" "failover of 'lab-plant': succeeded" "the summary says it succeeded"
+J=$(journal_of "$STATE")
+# The route switches last: after MES and the SCADA gateway.
+order=$(grep -o '"type":"step.succeeded","step":"[a-z-]*/failover/[a-z-]*"' "$J" | cut -d'"' -f8 | tr '\n' ' ')
+case $order in
+  *mes/failover/start-mes*traffic/failover/route-to-cloud*) pass ;;
+  *) fail "the route did not switch after MES: $order" ;;
+esac
+RUN=$(run_id_of "$STATE")
+expect_code 0 "the failover's journal verifies" "$EDGEDR" runs verify "$RUN" --state-dir "$STATE"
+
+expect_code 0 "failback of the lab example" "$EDGEDR" failback "$RB" --yes --input lab-dir="$LAB" --state-dir "$STATE"
+expect_eq "$(sides)" "historian=plant scada=plant mes=plant route=plant " "after failback every service is back at the plant"
+
+run "$EDGEDR" failover "$RB" --yes --input lab-dir="$LAB" --input break=mes -o json --state-dir "$STATE"
+expect_eq "$code" 1 "a failover broken at MES rolls back (exit 1)"
+echo "$out" >"$TMP/broken.json"
+expect_eq "$(json_get "$TMP/broken.json" 'd["status"]')" rolled-back "the broken failover reports rolled-back"
+expect_eq "$(sides)" "historian=plant scada=plant mes=plant route=plant " "the rollback put back the values the steps captured"
+
+finish
