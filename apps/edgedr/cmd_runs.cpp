@@ -59,7 +59,7 @@ int runs_show(const RunsOptions& o) {
   if (!verify.ok)
     std::cerr << "edgedr: warning: " << path << ":" << verify.bad_line << ": " << verify.problem << "; showing the "
               << events.size() << " whole records before it (see `edgedr runs verify`)\n";
-  auto d = dr::describe_journal(events);
+  auto d = dr::describe_journal(events, dr::run_reference(o.run_id, state_dir(o)));
   if (o.output == "json") {
     auto steps = nlohmann::json::array();
     for (const auto& s : d.steps)

@@ -15,6 +15,7 @@
 #include <tuple>
 
 #include "dr/journal.h"
+#include "dr/runner.h"
 #include "run_view.h"
 
 namespace edgedr {
@@ -112,18 +113,11 @@ CliApprovals::Answer CliApprovals::read_answer(int ticket) {
 }
 
 std::string CliApprovals::how_to_approve(const std::string& run_id, const std::string& step_id) const {
-  // The command must work as pasted: name the state directory unless it is the default one.
-  std::string state_flag;
-  if (!run_dir_.empty()) {
-    const auto state = std::filesystem::path(run_dir_).parent_path().parent_path();
-    std::string fallback;
-    try {
-      fallback = dr::default_state_dir();
-    } catch (const std::exception&) {
-    }
-    if (state.string() != fallback) state_flag = " --state-dir " + state.string();
-  }
-  return "approve it with `edgedr approve " + run_id + " " + step_id + state_flag +
+  // The command must work as pasted: it names the state directory unless it is the default one.
+  const std::string state =
+      run_dir_.empty() ? std::string() : std::filesystem::path(run_dir_).parent_path().parent_path().string();
+  const std::string ref = dr::run_reference(run_id, state);
+  return "approve it with `edgedr approve " + run_id + " " + step_id + ref.substr(run_id.size()) +
          "` from another shell, or start the run with --approve " + step_id;
 }
 

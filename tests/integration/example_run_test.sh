@@ -30,5 +30,18 @@ expect_eq "$code" 1 "a failover broken at MES rolls back (exit 1)"
 echo "$out" >"$TMP/broken.json"
 expect_eq "$(json_get "$TMP/broken.json" 'd["status"]')" rolled-back "the broken failover reports rolled-back"
 expect_eq "$(sides)" "historian=plant scada=plant mes=plant route=plant " "the rollback put back the values the steps captured"
+expect_contains "$(json_get "$TMP/broken.json" 'd["message"]')" \
+  "every completed step with an undo was undone (2 steps, in reverse order; 2 steps without an undo left as they are)" \
+  "the summary says what the rollback undid and what it left"
+
+# Paused instead: the advice names this run's state directory, so it works as pasted.
+run "$EDGEDR" failover "$RB" --yes --input lab-dir="$LAB" --input break=mes --on-failure pause --state-dir "$STATE"
+expect_eq "$code" 4 "a failover broken at MES with --on-failure pause stops (exit 4)"
+RUN=$(run_id_of "$STATE")
+expect_contains "$out$err" "edgedr resume $RUN --state-dir $STATE" "the paused run's advice names --state-dir"
+run "$EDGEDR" runs show "$RUN" --state-dir "$STATE"
+expect_contains "$out" "edgedr rollback $RUN --state-dir $STATE" "runs show's advice names --state-dir"
+expect_code 1 "the advice works as pasted: rollback" "$EDGEDR" rollback "$RUN" --yes --state-dir "$STATE"
+expect_eq "$(sides)" "historian=plant scada=plant mes=plant route=plant " "after the rollback of the paused run"
 
 finish

@@ -35,6 +35,7 @@ class ApprovalSource {
 // One call of an action for one attempt of one step.
 struct StepCall {
   std::string run_id;
+  std::string run_ref;             // the run as a command line names it (see EngineOptions::run_ref)
   const StepSpec* step = nullptr;  // the forward step (for an explicit undo: the undo's spec)
   std::string action;              // the action being run (for a built-in undo: the inverse)
   Value params;                    // `with:`, references resolved: may hold secrets, never journal it

@@ -97,6 +97,9 @@ struct RunReport {
 
 struct EngineOptions {
   std::string run_id;
+  // How a command line names this run in the advice the engine gives ("edgedr resume REF"): the
+  // id, plus `--state-dir DIR` when the run's state directory is not the default. Empty: the id.
+  std::string run_ref;
   int concurrency = 16;
   OnFailure on_failure = OnFailure::rollback;
   GraphOptions filter;

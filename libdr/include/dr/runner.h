@@ -99,7 +99,13 @@ struct RunDetails {
   std::vector<std::string> approvals;  // "step by who"
   std::string next;  // what to do next, in a sentence with the command
 };
-RunDetails describe_journal(const std::vector<JournalEvent>& events);
+// `run_ref`: how the advice names the run (see run_reference); empty: its id.
+RunDetails describe_journal(const std::vector<JournalEvent>& events, const std::string& run_ref = {});
+
+// The run as a command line names it: the id, plus `--state-dir DIR` (quoted for a shell when
+// needed) when `state_dir` is not the default one, so advice like `edgedr resume REF` works as
+// pasted.
+std::string run_reference(const std::string& run_id, const std::string& state_dir);
 
 // The lines `--dry-run` prints: each step in order with the requests it would send.
 std::vector<std::string> describe_run(const Prepared& prepared, const ActionRegistry& actions);

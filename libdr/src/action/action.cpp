@@ -53,7 +53,7 @@ Reconciliation Action::reconcile(const StepCall& call) {
   // (reliability P3): an operator decides.
   r.verdict = Reconciliation::Verdict::operator_needed;
   r.reason = call.action + " may or may not have run before the crash; check by hand, then `edgedr resume " +
-             call.run_id +
+             (call.run_ref.empty() ? call.run_id : call.run_ref) +
              "` to run it again "
              "(mark the step `idempotent: true` to do this automatically)";
   return r;

@@ -25,6 +25,7 @@ Action* Engine::Impl::action_of(const Unit& u) { return deps_.actions->find(u.ac
 StepCall Engine::Impl::make_call(const Unit& u) {
   StepCall call;
   call.run_id = opt_.run_id;
+  call.run_ref = opt_.run_ref;
   call.step = u.spec;
   call.action = u.action;
   call.attempt = u.attempt;

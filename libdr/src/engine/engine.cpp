@@ -47,6 +47,7 @@ Engine::Impl::Impl(const Runbook& rb, const StepGraph& graph, RunJournal& journa
   runbook_dir_ = std::filesystem::path(rb_.file).parent_path().string();
   rng_.seed(opt_.jitter_seed ? opt_.jitter_seed : std::random_device{}());
   if (opt_.concurrency < 1) opt_.concurrency = 1;
+  if (opt_.run_ref.empty()) opt_.run_ref = opt_.run_id;
   init_graph_state();
 }
 
@@ -141,7 +142,7 @@ RunReport Engine::Impl::drive() {
       if (interrupt_level() >= 2) {
         journal("run.interrupted", Value::map({}), true);
         return finish(RunStatus::interrupted,
-                      "stopped at once by a second interrupt; continue with `edgedr resume " + opt_.run_id + "`");
+                      "stopped at once by a second interrupt; continue with `edgedr resume " + opt_.run_ref + "`");
       }
       if (interrupt_level() == 1 && seen_interrupts_ == 0) {
         seen_interrupts_ = 1;
@@ -159,8 +160,8 @@ RunReport Engine::Impl::drive() {
       if (mode_ == Mode::stopping && in_flight_ == 0) {
         if (operator_needed_ || opt_.on_failure == OnFailure::pause) {
           journal("run.paused", Value::map({{"reason", Value::string(stop_reason_)}}), true);
-          return finish(RunStatus::paused, stop_reason_ + "; continue with `edgedr resume " + opt_.run_id +
-                                               "` or undo with `edgedr rollback " + opt_.run_id + "`");
+          return finish(RunStatus::paused, stop_reason_ + "; continue with `edgedr resume " + opt_.run_ref +
+                                               "` or undo with `edgedr rollback " + opt_.run_ref + "`");
         }
         begin_rollback(stop_reason_);
         continue;
@@ -170,12 +171,12 @@ RunReport Engine::Impl::drive() {
           journal("rollback.finished", Value::map({{"status", Value::string("incomplete")}}), true);
           journal("run.paused", Value::map({{"reason", Value::string(stop_reason_)}}), true);
           return finish(RunStatus::rollback_incomplete, stop_reason_ + "; fix it, then `edgedr rollback " +
-                                                            opt_.run_id + "` continues the rollback");
+                                                            opt_.run_ref + "` continues the rollback");
         }
         if (undo_next_ >= undo_queue_.size()) {
           journal("rollback.finished", Value::map({{"status", Value::string("complete")}}), true);
           journal("run.finished", Value::map({{"status", Value::string("rolled-back")}, {"seconds", elapsed()}}), true);
-          return finish(RunStatus::rolled_back, stop_reason_ + "; every completed step was undone");
+          return finish(RunStatus::rolled_back, stop_reason_ + "; " + rollback_summary());
         }
         start_next_undo();
         continue;

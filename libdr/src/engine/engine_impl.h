@@ -147,6 +147,8 @@ class Engine::Impl {
   void begin_rollback(std::string reason);
   void start_next_undo();
   void undo_finished(int u);
+  std::string rollback_summary() const;
+  std::size_t no_undo_ = 0;  // completed steps the rollback skipped (undo: none)
 
   // resume.cpp
   void replay_journal();

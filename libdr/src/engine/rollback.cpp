@@ -14,6 +14,7 @@ void Engine::Impl::begin_rollback(std::string reason) {
   rollback_begun_ = true;
   undo_queue_.clear();
   undo_next_ = 0;
+  no_undo_ = 0;
   for (auto it = completion_order_.rbegin(); it != completion_order_.rend(); ++it) {
     const Unit& fwd = units_[static_cast<std::size_t>(*it)];
     if (undone_.count(fwd.id)) continue;  // undone in an earlier life of this rollback
@@ -21,6 +22,7 @@ void Engine::Impl::begin_rollback(std::string reason) {
     if (undo.kind == UndoSpec::Kind::none) {
       journal("undo.skipped", Value::map({{"step", Value::string(fwd.id)}, {"reason", Value::string("no undo")}}),
               false);
+      ++no_undo_;
       continue;
     }
     Unit u;
@@ -71,6 +73,17 @@ void Engine::Impl::undo_finished(int ui) {
     rollback_failed_ = true;
     stop_reason_ = "the undo of " + u.id + " failed: " + u.error;
   }
+}
+
+// What the finished rollback did, for the run's summary.
+std::string Engine::Impl::rollback_summary() const {
+  const std::size_t undone = undo_queue_.size();
+  auto steps = [](std::size_t n) { return std::to_string(n) + (n == 1 ? " step" : " steps"); };
+  if (undone == 0 && no_undo_ == 0) return "no step had completed, so there was nothing to undo";
+  if (undone == 0) return "nothing was undone: the " + steps(no_undo_) + " that completed have no undo";
+  std::string text = "every completed step with an undo was undone (" + steps(undone) + ", in reverse order";
+  if (no_undo_ > 0) text += "; " + steps(no_undo_) + " without an undo left as they are";
+  return text + ")";
 }
 
 }  // namespace dr

@@ -94,6 +94,7 @@ RunResult execute_run(const RunRequest& request, const Prepared& prepared, const
 
   EngineOptions opt;
   opt.run_id = run_id;
+  opt.run_ref = run_reference(run_id, state_dir);
   opt.concurrency = request.concurrency.value_or(rb.concurrency);
   opt.on_failure = request.on_failure.value_or(rb.on_failure);
   opt.filter = request.filter;
@@ -164,6 +165,7 @@ RunResult continue_run(const std::string& state_dir_in, const std::string& run_i
   if (ctx.on_run) ctx.on_run(run_id, store->run_dir(run_id));
   EngineOptions opt;
   opt.run_id = run_id;
+  opt.run_ref = run_reference(run_id, state_dir);
   opt.concurrency = started->concurrency > 0 ? started->concurrency : prepared.runbook->concurrency;
   opt.on_failure = started->on_failure;
   opt.filter = started->filter;

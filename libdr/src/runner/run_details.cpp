@@ -1,5 +1,8 @@
 // What a journal says about a run, for `edgedr runs show`.
+#include <cctype>
 #include <map>
+#include <stdexcept>
+#include <string_view>
 
 #include "dr/runner.h"
 
@@ -13,7 +16,7 @@ std::string text(const Value& f, std::string_view key) {
 
 }  // namespace
 
-RunDetails describe_journal(const std::vector<JournalEvent>& events) {
+RunDetails describe_journal(const std::vector<JournalEvent>& events, const std::string& run_ref) {
   RunDetails d;
   d.started = read_started(events);
   std::map<std::string, std::size_t> index;
@@ -67,10 +70,10 @@ RunDetails describe_journal(const std::vector<JournalEvent>& events) {
       if (e.type == "rollback.finished" && text(f, "status") == "incomplete") d.status = "rollback-incomplete";
     }
   }
-  const std::string run = d.started ? d.started->run_id : "RUN";
+  const std::string run = !run_ref.empty() ? run_ref : d.started ? d.started->run_id : "RUN";
   if (last_run_event == "run.finished") {
     d.next = d.status == "succeeded" ? "nothing: the run succeeded (`edgedr rollback " + run + "` would undo it)"
-                                     : "nothing: every completed step was undone";
+                                     : "nothing: the run was rolled back";
   } else if (d.status == "rollback-incomplete") {
     d.next = "fix what made the undo fail, then `edgedr rollback " + run + "` continues the rollback";
   } else if (last_run_event == "run.paused") {
@@ -85,6 +88,23 @@ RunDetails describe_journal(const std::vector<JournalEvent>& events) {
     d.next = "if no edgedr process is running it, `edgedr resume " + run + "` continues from the journal";
   }
   return d;
+}
+
+std::string run_reference(const std::string& run_id, const std::string& state_dir) {
+  std::string fallback;
+  try {
+    fallback = default_state_dir();
+  } catch (const std::exception&) {
+  }
+  if (state_dir.empty() || state_dir == fallback) return run_id;
+  bool plain = true;
+  for (char c : state_dir)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || std::string_view("/._-+:@%=,").find(c) != std::string_view::npos))
+      plain = false;
+  if (plain) return run_id + " --state-dir " + state_dir;
+  std::string quoted = "'";
+  for (char c : state_dir) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return run_id + " --state-dir " + quoted + "'";
 }
 
 }  // namespace dr
