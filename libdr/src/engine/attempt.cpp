@@ -79,14 +79,10 @@ void Engine::Impl::begin_attempt(int ui) {
   u.last_progress.clear();
   if (first && u.kind == Unit::Kind::forward) {
     u.phase = Unit::Phase::capturing;
-    Action* action = action_of(u);
-    if (!action) return fail_unit(ui, "no implementation of action '" + u.action + "' in this build", false, false);
-    std::string error;
-    auto params = resolve_params(u, error);
-    if (!params) return fail_unit(ui, error, false, false);
-    StepCall call = make_call(u);
-    call.params = std::move(*params);
-    dispatch(ui, Completion::Kind::captured, [action, call](Completion& c) { c.captured = action->capture(call); });
+    auto p = prepare_call(ui);
+    if (!p) return;
+    dispatch(ui, Completion::Kind::captured,
+             [action = p->action, call = std::move(p->call)](Completion& c) { c.captured = action->capture(call); });
     return;
   }
   on_captured(ui, u.captured);
@@ -119,31 +115,43 @@ void Engine::Impl::on_captured(int ui, Value captured) {
   submit(ui);
 }
 
-void Engine::Impl::submit(int ui) {
+// The unit's action and a call with its parameters resolved; or, when there is no implementation
+// of the action or a parameter does not resolve, nothing, and the unit has failed for good.
+std::optional<Engine::Impl::PreparedCall> Engine::Impl::prepare_call(int ui) {
   Unit& u = units_[static_cast<std::size_t>(ui)];
   Action* action = action_of(u);
-  if (!action) return fail_unit(ui, "no implementation of action '" + u.action + "' in this build", false, false);
+  if (!action) {
+    fail_unit(ui, "no implementation of action '" + u.action + "' in this build", false, false);
+    return std::nullopt;
+  }
   std::string error;
   auto params = resolve_params(u, error);
-  if (!params) return fail_unit(ui, error, false, false);
-  StepCall call = make_call(u);
-  call.params = std::move(*params);
-  u.phase = Unit::Phase::submitting;
-  dispatch(ui, Completion::Kind::result, [action, call](Completion& c) { c.result = action->submit(call); },
-           !action->read_only());
+  if (!params) {
+    fail_unit(ui, error, false, false);
+    return std::nullopt;
+  }
+  PreparedCall p{action, make_call(u)};
+  p.call.params = std::move(*params);
+  return p;
+}
+
+void Engine::Impl::submit(int ui) {
+  auto p = prepare_call(ui);
+  if (!p) return;
+  units_[static_cast<std::size_t>(ui)].phase = Unit::Phase::submitting;
+  const bool effect = !p->action->read_only();
+  dispatch(ui, Completion::Kind::result,
+           [action = p->action, call = std::move(p->call)](Completion& c) { c.result = action->submit(call); }, effect);
 }
 
 void Engine::Impl::poll(int ui) {
+  auto p = prepare_call(ui);
+  if (!p) return;
   Unit& u = units_[static_cast<std::size_t>(ui)];
-  Action* action = action_of(u);
-  std::string error;
-  auto params = resolve_params(u, error);
-  if (!action || !params) return fail_unit(ui, action ? error : "no implementation of " + u.action, false, false);
-  StepCall call = make_call(u);
-  call.params = std::move(*params);
   u.phase = Unit::Phase::polling;
-  dispatch(ui, Completion::Kind::result,
-           [action, call, handle = u.handle](Completion& c) { c.result = action->poll(call, handle); });
+  dispatch(ui, Completion::Kind::result, [action = p->action, call = std::move(p->call), handle = u.handle](Completion& c) {
+    c.result = action->poll(call, handle);
+  });
 }
 
 // Runs `work` on the worker pool when the action blocks, else right here; either way the answer

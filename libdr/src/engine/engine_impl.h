@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <queue>
 #include <random>
 #include <set>
@@ -139,6 +140,11 @@ class Engine::Impl {
   bool flush_effects();
   void sync_journal();
   StepCall make_call(const Unit& u);
+  struct PreparedCall {
+    Action* action;
+    StepCall call;
+  };
+  std::optional<PreparedCall> prepare_call(int u);
   Action* action_of(const Unit& u);
   const char* prefix(const Unit& u) const { return u.kind == Unit::Kind::forward ? "step" : "undo"; }
   Duration backoff(const Unit& u) const;

@@ -114,15 +114,12 @@ void Engine::Impl::replay_journal() {
 
 // Asks the action what happened to a request whose intent is journaled but whose answer is not.
 void Engine::Impl::reconcile(int ui) {
-  Unit& u = units_[static_cast<std::size_t>(ui)];
-  Action* action = action_of(u);
-  std::string error;
-  auto params = resolve_params(u, error);
-  if (!action || !params) return fail_unit(ui, action ? error : "no implementation of " + u.action, false, false);
-  StepCall call = make_call(u);
-  call.params = std::move(*params);
-  u.phase = Unit::Phase::reconciling;
-  dispatch(ui, Completion::Kind::reconciled, [action, call](Completion& c) { c.reconciliation = action->reconcile(call); });
+  auto p = prepare_call(ui);
+  if (!p) return;
+  units_[static_cast<std::size_t>(ui)].phase = Unit::Phase::reconciling;
+  dispatch(ui, Completion::Kind::reconciled, [action = p->action, call = std::move(p->call)](Completion& c) {
+    c.reconciliation = action->reconcile(call);
+  });
 }
 
 RunReport Engine::Impl::resume() {

@@ -18,6 +18,25 @@ LockHolder me(const RunContext& ctx, const std::string& run_id) {
   return {ctx.user, ctx.host, static_cast<long>(::getpid()), run_id, format_rfc3339(ctx.clock->wall())};
 }
 
+// The runbook's run lock, or null with `result` saying why not: held by another run (75), or a
+// state directory that cannot be written (4). `what` says what did not happen ("nothing was
+// started").
+std::unique_ptr<RunLock> take_lock(const std::string& state_dir, const std::string& runbook, const LockHolder& me,
+                                   Duration timeout, const RunContext& ctx, const char* what, RunResult& result) {
+  try {
+    return make_local_lock_service(state_dir, *ctx.clock)->acquire(runbook, me, timeout);
+  } catch (const LockHeld& held) {
+    result.exit_code = exit_code::lock_held;
+    result.error = held.what();
+    result.lock_holder = held.holder;
+  } catch (const StorageError& e) {
+    result.exit_code = exit_code::operator_needed;
+    result.error = "cannot take the run lock under " + state_dir + ": " + e.what() + "; " + what +
+                   " (free space or fix the state directory, then try again)";
+  }
+  return nullptr;
+}
+
 // Holds the lock and the journal for as long as the engine runs.
 RunResult drive(const Runbook& rb, const StepGraph& graph, RunJournal& journal, EngineOptions options,
                 const RunContext& ctx, Continuation* how) {
@@ -65,21 +84,8 @@ RunResult execute_run(const RunRequest& request, const Prepared& prepared, const
   const std::string state_dir = request.state_dir.empty() ? default_state_dir() : request.state_dir;
   const std::string run_id = new_run_id(ctx.clock->wall());
 
-  auto locks = make_local_lock_service(state_dir, *ctx.clock);
-  std::unique_ptr<RunLock> lock;
-  try {
-    lock = locks->acquire(rb.name, me(ctx, run_id), request.lock_timeout);
-  } catch (const LockHeld& held) {
-    result.exit_code = 75;
-    result.error = held.what();
-    result.lock_holder = held.holder;
-    return result;
-  } catch (const StorageError& e) {
-    result.exit_code = exit_code::operator_needed;
-    result.error = std::string("cannot take the run lock under ") + state_dir + ": " + e.what() +
-                   "; nothing was started (free space or fix the state directory, then run again)";
-    return result;
-  }
+  auto lock = take_lock(state_dir, rb.name, me(ctx, run_id), request.lock_timeout, ctx, "nothing was started", result);
+  if (!lock) return result;
   auto store = make_local_run_store(state_dir, *ctx.clock);
   std::unique_ptr<RunJournal> journal;
   try {
@@ -147,21 +153,9 @@ RunResult continue_run(const std::string& state_dir_in, const std::string& run_i
                    "); resume and rollback need the runbook the run started with";
     return result;
   }
-  auto locks = make_local_lock_service(state_dir, *ctx.clock);
-  std::unique_ptr<RunLock> lock;
-  try {
-    lock = locks->acquire(prepared.runbook->name, me(ctx, run_id), lock_timeout);
-  } catch (const LockHeld& held) {
-    result.exit_code = 75;
-    result.error = held.what();
-    result.lock_holder = held.holder;
-    return result;
-  } catch (const StorageError& e) {
-    result.exit_code = exit_code::operator_needed;
-    result.error = std::string("cannot take the run lock under ") + state_dir + ": " + e.what() +
-                   "; the run was not continued (free space or fix the state directory, then try again)";
-    return result;
-  }
+  auto lock =
+      take_lock(state_dir, prepared.runbook->name, me(ctx, run_id), lock_timeout, ctx, "the run was not continued", result);
+  if (!lock) return result;
   if (ctx.on_run) ctx.on_run(run_id, store->run_dir(run_id));
   EngineOptions opt;
   opt.run_id = run_id;
