@@ -175,7 +175,7 @@ TEST_CASE("exec captures stdout and stderr of a command that succeeds") {
   CHECK(r.outputs.at("stderr") == "err\n");
 
   REQUIRE(b.first.status == Status::pending);
-  CHECK(b.first.poll_after == 20ms);
+  CHECK(b.first.poll_after == 2ms);
   CHECK(b.first.handle.find("pid")->as_int() > 0);
   CHECK(b.first.handle.find("pgid")->as_int() == b.first.handle.find("pid")->as_int());
   CHECK(parse_rfc3339(b.first.handle.find("started")->as_string()));

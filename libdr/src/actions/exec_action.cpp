@@ -29,7 +29,9 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr std::size_t kDefaultOutputCap = 64 * 1024;
-constexpr Duration kFirstPoll = 20ms;
+// Most commands a runbook runs finish in milliseconds; a step in a chain waits for the poll
+// that notices, so the first polls come quickly and back off (2, 4, 8 ... 500 ms).
+constexpr Duration kFirstPoll = 2ms;
 constexpr Duration kMaxPoll = 500ms;
 constexpr Duration kPollWhileStopping = 50ms;
 // How long a command gets to exit after SIGTERM before SIGKILL.
@@ -174,7 +176,7 @@ class ExecAction final : public Action {
       return StepResult::wait(handle, kPollWhileStopping, "stopping " + r.program + " (pid " + pid_text(r) + ")");
 
     // Short commands answer fast; long ones are looked at less often.
-    const Duration next = std::min<Duration>(kMaxPoll, kFirstPoll * (1 << std::min(r.polls++, 5)));
+    const Duration next = std::min<Duration>(kMaxPoll, kFirstPoll * (1 << std::min(r.polls++, 8)));
     return StepResult::wait(handle, poll_delay(call, next), running_text(r));
   }
 
