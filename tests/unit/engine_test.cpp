@@ -332,6 +332,14 @@ TEST_CASE("resume reconciles a step that has only an intent: adopted, not starte
     } else if (verdict == Reconciliation::Verdict::not_started) {
       CHECK(r.status == RunStatus::succeeded);
       CHECK(h.action.submits["a/failover/a2"] == 1);
+      // The resend has an intent of its own (same attempt), on disk before it is sent.
+      std::size_t resend = 0;
+      for (std::size_t i = 0; i < j.events().size(); ++i)
+        if (j.events()[i].type == "step.intent" && j.events()[i].fields.find("step")->as_string() == "a/failover/a2")
+          resend = i;
+      REQUIRE(resend > 3);  // not the intent the crash left (event 4)
+      CHECK(j.events()[resend].fields.find("resend")->as_bool());
+      CHECK(j.events()[resend].fields.find("attempt")->as_int() == 1);
     } else {
       CHECK(r.status == RunStatus::paused);
       CHECK(r.message.find("cannot tell") != std::string::npos);

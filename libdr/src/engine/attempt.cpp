@@ -89,9 +89,16 @@ void Engine::Impl::begin_attempt(int ui) {
 }
 
 void Engine::Impl::on_captured(int ui, Value captured) {
+  units_[static_cast<std::size_t>(ui)].captured = std::move(captured);
+  journal_intent(ui, false);
+  submit(ui);
+}
+
+// Write-ahead: the intent (with what the undo needs) is on disk before the request leaves. A
+// resend (a request that a resume reconciled as never started, or idempotent) gets an intent of
+// its own, with the same attempt and idempotency key: every request sent has its record.
+void Engine::Impl::journal_intent(int ui, bool resend) {
   Unit& u = units_[static_cast<std::size_t>(ui)];
-  u.captured = std::move(captured);
-  // Write-ahead: the intent (with what the undo needs) is on disk before the request leaves.
   std::vector<Value::Entry> f{{"step", Value::string(u.id)},
                               {"action", Value::string(u.action)},
                               {"attempt", Value::integer(u.attempt)},
@@ -110,9 +117,9 @@ void Engine::Impl::on_captured(int ui, Value captured) {
                                        {"action", Value::string(undo_action)},
                                        {"captured", u.captured}}));
   }
+  if (resend) f.emplace_back("resend", Value::boolean(true));
   journal(std::string(prefix(u)) + ".intent", Value::map(std::move(f)), true);
   u.intent_journaled = true;
-  submit(ui);
 }
 
 // The unit's action and a call with its parameters resolved; or, when there is no implementation
@@ -227,7 +234,10 @@ void Engine::Impl::on_reconciled(int ui, Reconciliation r) {
   Unit& u = units_[static_cast<std::size_t>(ui)];
   switch (r.verdict) {
     case Reconciliation::Verdict::not_started:
-      if (mode_ == Mode::forward || u.kind == Unit::Kind::undo) return submit(ui);
+      if (mode_ == Mode::forward || u.kind == Unit::Kind::undo) {
+        journal_intent(ui, true);
+        return submit(ui);
+      }
       // The run is stopping (rollback of a crashed run): a request that never left stays unsent.
       journal(std::string(prefix(u)) + ".skipped",
               Value::map({{"step", Value::string(u.id)},

@@ -123,6 +123,7 @@ class Engine::Impl {
   // attempt.cpp: one unit through capture, intent, submit, poll.
   void begin_attempt(int u);
   void on_captured(int u, Value captured);
+  void journal_intent(int u, bool resend);
   void submit(int u);
   // `answered`: when the action returned `r` (poll_after counts from then, not from when the
   // engine got round to the answer); unset: now.
