@@ -29,6 +29,11 @@ if [ -z "$LIB" ]; then
   echo "skipped: faketime is installed but libfaketimeMT.so.1 was not found"
   exit 0
 fi
+# A sanitizer build needs its runtime first in the preload list.
+if [ "${EDGEDR_SANITIZE:-OFF}" = ON ]; then
+  ASAN=$(gcc -print-file-name=libasan.so 2>/dev/null || true)
+  if [ -f "$ASAN" ]; then LIB="$ASAN $LIB"; else echo "skipped: a sanitizer build, and libasan.so was not found" && exit 0; fi
+fi
 
 cat >"$TMP/faketime.yaml" <<'EOF'
 edgedr: 1
