@@ -34,7 +34,7 @@ int run_plan(const PlanOptions& opt, const Context& ctx) {
   if (!graph || result.diagnostics.has_errors()) return dr::exit_code::invalid_runbook;
 
   if (opt.output == "json") {
-    std::cout << dr::render_plan_json(*result.runbook, *graph, {.concurrency = opt.concurrency});
+    dr::write_plan_json(std::cout, *result.runbook, *graph, {.concurrency = opt.concurrency});
   } else if (opt.output == "dot") {
     std::cout << dr::render_plan_dot(*result.runbook, *graph);
   } else if (opt.output == "mermaid") {

@@ -163,6 +163,31 @@ TEST_CASE("the JSON plan parses and validates against schemas/plan.schema.json")
   CHECK(schema_errors(broken) != "");
 }
 
+TEST_CASE("the JSON plan has the bytes nlohmann's dump(2) gives it, whole or streamed") {
+  Runbook rb = line3();
+  // Text that needs escaping, non-ASCII text, a control character and fractions of a second.
+  auto& odd = add_service(rb, "odd").operations[Operation::failover];
+  odd.push_back(make_step("odd", "quote", "exec",
+                          {{"command", Value::list({str("say \"hi\"\tand\\bye"), str("café ✓"), str("bell\x07")})}}));
+  odd.back().expect = 1250ms;
+  odd.back().timeout = 90500ms;
+  for (int concurrency : {0, 1}) {
+    const std::string whole = render_plan_json(rb, graph_of(rb), {.concurrency = concurrency});
+    CHECK(whole == nlohmann::ordered_json::parse(whole).dump(2) + "\n");
+    std::ostringstream streamed;
+    write_plan_json(streamed, rb, graph_of(rb), {.concurrency = concurrency});
+    CHECK(streamed.str() == whole);
+  }
+  Runbook empty = rb;
+  empty.objectives = {};
+  empty.preflight.clear();
+  Diagnostics diag;
+  auto g = build_graph(empty, Operation::drill, {}, diag);
+  REQUIRE(g);
+  const std::string none = render_plan_json(empty, *g);
+  CHECK(none == nlohmann::ordered_json::parse(none).dump(2) + "\n");
+}
+
 TEST_CASE("the JSON plan lists nodes so that each comes after everything it depends on") {
   const Runbook rb = line3();
   const StepGraph g = graph_of(rb);

@@ -6,6 +6,7 @@
 // Mermaid for pictures. Rendering only: the graph decides the order, this module says it.
 #pragma once
 
+#include <iosfwd>
 #include <optional>
 #include <string>
 
@@ -30,6 +31,10 @@ std::string render_plan_text(const Runbook& runbook, const StepGraph& graph, con
 
 // One JSON document, format "edgedr.plan/v1" (schemas/plan.schema.json), ending in a newline.
 std::string render_plan_json(const Runbook& runbook, const StepGraph& graph, const PlanJsonOptions& options = {});
+// The same document written to `out` as it is produced: the plan of a 10,000-service runbook is
+// some 16 MB that need not sit in memory whole.
+void write_plan_json(std::ostream& out, const Runbook& runbook, const StepGraph& graph,
+                     const PlanJsonOptions& options = {});
 
 // A Graphviz digraph: steps as boxes (the critical path bold), join nodes as small points.
 std::string render_plan_dot(const Runbook& runbook, const StepGraph& graph);

@@ -1,21 +1,31 @@
 // The plan as a document for tools: format "edgedr.plan/v1", described field by field in
 // schemas/plan.schema.json. Fields are added, never renamed or removed, within v1.
-#include <nlohmann/json.hpp>
-
+//
+// Written field by field in the order of the schema (plan_view/json_writer.h says why it is not
+// an nlohmann tree any more); the bytes are what nlohmann::ordered_json's dump(2) printed.
 #include "dr/plan_view.h"
+#include "plan_view/json_writer.h"
 
 namespace dr {
 namespace {
 
-// Insertion order, so the document reads top-down like the schema.
-using json = nlohmann::ordered_json;
+using plan_json::JsonWriter;
 
 constexpr const char* kFormat = "edgedr.plan/v1";
 
 // Whole seconds as integers (the common case reads cleanly), fractions where there are any.
-json seconds(Duration d) {
-  if (d.count() % 1000 == 0) return d.count() / 1000;
-  return static_cast<double>(d.count()) / 1000.0;
+void seconds(JsonWriter& w, Duration d) {
+  if (d.count() % 1000 == 0)
+    w.value(static_cast<std::int64_t>(d.count() / 1000));
+  else
+    w.value(static_cast<double>(d.count()) / 1000.0);
+}
+
+void optional_seconds(JsonWriter& w, const std::optional<Duration>& d) {
+  if (d)
+    seconds(w, *d);
+  else
+    w.null();
 }
 
 const char* kind_name(GraphNode::Kind k) {
@@ -28,65 +38,130 @@ const char* kind_name(GraphNode::Kind k) {
   return "step";
 }
 
-json node_json(const StepGraph& graph, int index, bool critical, const Catalogue& catalogue) {
+void node_json(JsonWriter& w, const StepGraph& graph, int index, bool critical, const Catalogue& catalogue) {
   const GraphNode& n = graph.node(index);
-  json deps = json::array();
-  for (int d : n.deps) deps.push_back(graph.node(d).label);
-  json out{{"id", n.label}, {"kind", kind_name(n.kind)}, {"depends_on", std::move(deps)}};
-  if (!n.is_step()) return out;
-  const StepSpec& step = *n.step;
-  out["service"] = step.service.empty() ? json(nullptr) : json(step.service);
-  out["name"] = step.name;
-  out["action"] = step.action;
-  out["target"] = describe_target(step);
-  out["wave"] = n.wave + 1;
-  out["expected_seconds"] = seconds(n.expected);
-  out["critical"] = critical;
-  out["undo"] = describe_undo(step, catalogue);
-  out["timeout_seconds"] = seconds(step.timeout);
-  out["retry_attempts"] = step.retry.attempts;
-  return out;
+  w.begin_object();
+  w.key("id");
+  w.value(n.label);
+  w.key("kind");
+  w.value(kind_name(n.kind));
+  w.key("depends_on");
+  w.begin_array();
+  for (int d : n.deps) w.value(graph.node(d).label);
+  w.end_array();
+  if (n.is_step()) {
+    const StepSpec& step = *n.step;
+    w.key("service");
+    if (step.service.empty())
+      w.null();
+    else
+      w.value(step.service);
+    w.key("name");
+    w.value(step.name);
+    w.key("action");
+    w.value(step.action);
+    w.key("target");
+    w.value(describe_target(step));
+    w.key("wave");
+    w.value(n.wave + 1);
+    w.key("expected_seconds");
+    seconds(w, n.expected);
+    w.key("critical");
+    w.value(critical);
+    w.key("undo");
+    w.value(describe_undo(step, catalogue));
+    w.key("timeout_seconds");
+    seconds(w, step.timeout);
+    w.key("retry_attempts");
+    w.value(step.retry.attempts);
+  }
+  w.end_object();
 }
 
-}  // namespace
-
-std::string render_plan_json(const Runbook& runbook, const StepGraph& graph, const PlanJsonOptions& options) {
+void write_document(JsonWriter& w, const Runbook& runbook, const StepGraph& graph, const PlanJsonOptions& options) {
   const Catalogue& catalogue = options.catalogue ? *options.catalogue : Catalogue::v1();
   const PlanVerdict verdict = plan_verdict(runbook, graph, options.concurrency);
   std::vector<bool> critical(graph.nodes().size(), false);
   for (int n : graph.critical_path()) critical[static_cast<std::size_t>(n)] = true;
 
-  json nodes = json::array();
-  for (int n : graph.topological_order())
-    nodes.push_back(node_json(graph, n, critical[static_cast<std::size_t>(n)], catalogue));
-  json waves = json::array();
+  w.begin_object();
+  w.key("format");
+  w.value(kFormat);
+  w.key("runbook");
+  w.value(runbook.name);
+  w.key("file");
+  w.value(runbook.file);
+  w.key("content_hash");
+  w.value(runbook.content_hash);
+  w.key("operation");
+  w.value(operation_name(graph.operation()));
+  w.key("step_count");
+  w.value(graph.step_count());
+  w.key("concurrency");
+  w.value(verdict.concurrency);
+
+  w.key("nodes");
+  w.begin_array();
+  for (int n : graph.topological_order()) node_json(w, graph, n, critical[static_cast<std::size_t>(n)], catalogue);
+  w.end_array();
+
+  w.key("waves");
+  w.begin_array();
   for (const auto& wave : graph.waves()) {
-    json ids = json::array();
-    for (int n : wave) ids.push_back(graph.node(n).label);
-    waves.push_back(std::move(ids));
+    w.begin_array();
+    for (int n : wave) w.value(graph.node(n).label);
+    w.end_array();
   }
-  json path = json::array();
-  for (int n : graph.critical_path()) path.push_back(graph.node(n).label);
+  w.end_array();
+
+  w.key("critical_path");
+  w.begin_object();
+  w.key("steps");
+  w.begin_array();
+  for (int n : graph.critical_path()) w.value(graph.node(n).label);
+  w.end_array();
+  w.key("expected_seconds");
+  seconds(w, graph.critical_duration());
+  w.end_object();
+
+  w.key("expected_seconds");
+  seconds(w, verdict.expected);
 
   const auto& objectives = runbook.objectives;
-  json doc{
-      {"format", kFormat},
-      {"runbook", runbook.name},
-      {"file", runbook.file},
-      {"content_hash", runbook.content_hash},
-      {"operation", operation_name(graph.operation())},
-      {"step_count", graph.step_count()},
-      {"concurrency", verdict.concurrency},
-      {"nodes", std::move(nodes)},
-      {"waves", std::move(waves)},
-      {"critical_path", {{"steps", std::move(path)}, {"expected_seconds", seconds(graph.critical_duration())}}},
-      {"expected_seconds", seconds(verdict.expected)},
-      {"objectives",
-       {{"rto_seconds", objectives.rto ? seconds(*objectives.rto) : json(nullptr)},
-        {"rpo_seconds", objectives.rpo ? seconds(*objectives.rpo) : json(nullptr)},
-        {"within_rto", objectives.rto ? json(verdict.within_rto()) : json(nullptr)}}},
-  };
-  return doc.dump(2) + "\n";
+  w.key("objectives");
+  w.begin_object();
+  w.key("rto_seconds");
+  optional_seconds(w, objectives.rto);
+  w.key("rpo_seconds");
+  optional_seconds(w, objectives.rpo);
+  w.key("within_rto");
+  if (objectives.rto)
+    w.value(verdict.within_rto());
+  else
+    w.null();
+  w.end_object();
+
+  w.end_object();
+}
+
+}  // namespace
+
+std::string render_plan_json(const Runbook& runbook, const StepGraph& graph, const PlanJsonOptions& options) {
+  std::string out;
+  out.reserve(512 * graph.nodes().size() + 1024);  // a step's node prints in about 400 bytes
+  JsonWriter w(out);
+  write_document(w, runbook, graph, options);
+  out += '\n';
+  return out;
+}
+
+void write_plan_json(std::ostream& out, const Runbook& runbook, const StepGraph& graph,
+                     const PlanJsonOptions& options) {
+  std::string buffer;
+  JsonWriter w(buffer, &out);
+  write_document(w, runbook, graph, options);
+  buffer += '\n';
+  w.flush();
 }
 
 }  // namespace dr
