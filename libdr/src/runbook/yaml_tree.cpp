@@ -9,8 +9,9 @@
 #include <charconv>
 #include <climits>
 #include <cstdio>
+#include <istream>
 #include <map>
-#include <sstream>
+#include <streambuf>
 #include <unordered_set>
 
 #include "dr/runbook.h"
@@ -153,14 +154,22 @@ class Builder : public YAML::EventHandler {
   bool failed() const { return failed_; }
 
  private:
+  // Below this many keys a map is searched for a duplicate key directly; above, through a set.
+  static constexpr std::size_t kKeysScanned = 16;
+
+  // An open sequence or map. Its children wait in children_ (from first_child on) until it
+  // closes, and then move into it at their final size: growing each node's vector one child at
+  // a time was most of the cost of building a large tree.
   struct Frame {
     Node* node;
+    std::size_t first_child;
+    bool anchored;
     const Node* pending_key = nullptr;
-    std::unordered_set<std::string> keys;
+    std::unordered_set<std::string_view> keys;  // a large map's keys (views of its key nodes' text)
   };
 
   Node& make(const YAML::Mark& mark, Node::Kind kind) {
-    Node& n = doc_.arena_.emplace_back();
+    Node& n = doc_.nodes_.add(1)[0];
     n.kind = kind;
     n.line = mark.line + 1;
     n.column = mark.column + 1;
@@ -175,18 +184,49 @@ class Builder : public YAML::EventHandler {
     attach(&n);
   }
   void open(Node& n, YAML::anchor_t anchor) {
-    if (anchor) anchors_[anchor] = &n;
-    open_.insert(&n);
-    stack_.push_back({&n});
+    // Only an anchored node can be reached by an alias, so only those are tracked as open.
+    if (anchor) {
+      anchors_[anchor] = &n;
+      open_.insert(&n);
+    }
+    stack_.push_back({&n, children_.size(), anchor != 0});
   }
   void close() {
     Frame f = std::move(stack_.back());
     stack_.pop_back();
-    open_.erase(f.node);
+    if (f.anchored) open_.erase(f.node);
+    const auto first = children_.begin() + static_cast<std::ptrdiff_t>(f.first_child);
+    const auto count = static_cast<std::size_t>(children_.end() - first);
+    if (f.node->kind == Node::Kind::sequence) {
+      const auto items = doc_.items_.add(count);
+      std::copy(first, children_.end(), items.begin());
+      f.node->items = items;
+    } else {
+      const auto entries = doc_.entries_.add(count / 2);
+      for (std::size_t i = 0; i < entries.size(); ++i) entries[i] = {first[2 * i], first[2 * i + 1]};
+      f.node->entries = entries;
+    }
+    children_.erase(first, children_.end());
     attach(f.node);
   }
+  static_assert(2 * (kMaxExpandedNodes + 1) <= UINT32_MAX, "Node::expanded holds the sum of two saturated counts");
   void add_expanded(Node* parent, const Node* child) {
-    parent->expanded = std::min(parent->expanded + child->expanded, kMaxExpandedNodes + 1);
+    parent->expanded = static_cast<std::uint32_t>(
+        std::min<std::size_t>(std::size_t{parent->expanded} + child->expanded, kMaxExpandedNodes + 1));
+  }
+  // Whether a map already has this key: its earlier keys are every other child of the frame.
+  bool seen_key(Frame& f, const Node* key) {
+    const auto first = children_.begin() + static_cast<std::ptrdiff_t>(f.first_child);
+    const auto keys = static_cast<std::size_t>(children_.end() - first) / 2;
+    if (keys < kKeysScanned) {
+      for (auto it = first; it < children_.end(); it += 2)
+        if ((*it)->kind == Node::Kind::scalar && (*it)->text == key->text) return true;
+      return false;
+    }
+    if (f.keys.empty())
+      for (auto it = first; it < children_.end(); it += 2)
+        if ((*it)->kind == Node::Kind::scalar) f.keys.insert((*it)->text);
+    return !f.keys.insert(key->text).second;
   }
   void attach(const Node* n) {
     if (stack_.empty()) {
@@ -201,7 +241,7 @@ class Builder : public YAML::EventHandler {
     Frame& f = stack_.back();
     add_expanded(f.node, n);
     if (f.node->kind == Node::Kind::sequence) {
-      f.node->items.push_back(n);
+      children_.push_back(n);
       return;
     }
     if (!f.pending_key) {
@@ -213,21 +253,33 @@ class Builder : public YAML::EventHandler {
     if (key->kind != Node::Kind::scalar) {
       failed_ = true;
       diag_.error({doc_.file_, key->line, key->column}, "a map key must be plain text, not a list or a map");
-    } else if (!f.keys.insert(key->text).second) {
+    } else if (seen_key(f, key)) {
       failed_ = true;
       diag_.error({doc_.file_, key->line, key->column},
                   "duplicate key '" + key->text + "' (YAML would silently keep only one of them)");
     }
-    f.node->entries.emplace_back(key, n);
+    children_.push_back(key);
+    children_.push_back(n);
   }
 
   Document& doc_;
   Diagnostics& diag_;
   std::vector<Frame> stack_;
+  std::vector<const Node*> children_;  // of the open nodes, innermost last
   std::map<YAML::anchor_t, const Node*> anchors_;
-  std::unordered_set<const Node*> open_;
+  std::unordered_set<const Node*> open_;  // open nodes that have an anchor
   const Node* root_ = nullptr;
   bool failed_ = false;
+};
+
+// yaml-cpp reads from a std::istream; this one reads the text where it is rather than a copy.
+class TextBuf : public std::streambuf {
+ public:
+  explicit TextBuf(std::string_view text) {
+    // The get area is only read (no putback into it), so the const_cast writes nothing.
+    char* p = const_cast<char*>(text.data());
+    setg(p, p, p + text.size());
+  }
 };
 
 Document parse(const std::string& file, std::string_view text, Diagnostics& diag) {
@@ -236,7 +288,8 @@ Document parse(const std::string& file, std::string_view text, Diagnostics& diag
   if (!check_bytes(file, text, diag)) return doc;
   if (text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // BOM
 
-  std::istringstream in{std::string(text)};
+  TextBuf buf(text);
+  std::istream in(&buf);
   Builder builder(doc, diag);
   try {
     YAML::Parser parser(in);

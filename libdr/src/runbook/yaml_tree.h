@@ -5,10 +5,12 @@
 // bound alias expansion before anything walks the tree. Aliases share the anchored node.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
+#include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -18,20 +20,55 @@
 
 namespace dr::yaml {
 
+struct Node;
+using Entry = std::pair<const Node*, const Node*>;  // a map's key and value
+
+// A node is small and owns nothing but its text: children are views into the document's arenas.
+// A large runbook has hundreds of thousands of nodes, and the memory they touch (page faults,
+// most of all) was much of the cost of loading one.
 struct Node {
-  enum class Kind { null, scalar, sequence, map };
+  enum class Kind : std::uint8_t { null, scalar, sequence, map };
   Kind kind = Kind::null;
-  bool plain = false;              // an unquoted scalar: its type (int, bool, null) is resolved per YAML 1.2 core
-  std::string text;                // scalar text
-  int line = 0, column = 0;        // 1-based
-  std::vector<const Node*> items;  // sequence
-  std::vector<std::pair<const Node*, const Node*>> entries;  // map: key, value
-  std::size_t expanded = 1;                                  // nodes after alias expansion, saturating
+  bool plain = false;                  // an unquoted scalar: its type (int, bool, null) is resolved per YAML 1.2 core
+  std::uint32_t expanded = 1;          // nodes after alias expansion, saturating at kMaxExpandedNodes + 1
+  int line = 0, column = 0;            // 1-based
+  std::string text;                    // scalar text
+  std::span<const Node* const> items;  // sequence
+  std::span<const Entry> entries;      // map: key, value
 
   bool is_map() const { return kind == Kind::map; }
   bool is_seq() const { return kind == Kind::sequence; }
   bool is_scalar() const { return kind == Kind::scalar; }
   const Node* find(std::string_view key) const;  // map value by scalar key, or nullptr
+};
+
+// Storage whose elements never move: chunks, each twice the size of the one before, so a small
+// file costs little and a large one a few hundred allocations (std::deque, used before,
+// allocated every four nodes). A chunk stays under glibc's mmap threshold (128 KiB), so the
+// memory of a freed document is reused by what is built after it rather than returned to the
+// system and faulted in again.
+template <typename T>
+class Arena {
+ public:
+  // `n` elements in a row.
+  std::span<T> add(std::size_t n) {
+    if (n == 0) return {};
+    if (capacity_ - used_ < n) {
+      capacity_ = std::max(n, chunks_.empty() ? kFirstChunk : std::min(2 * capacity_, kLargestChunk));
+      chunks_.push_back(std::make_unique_for_overwrite<T[]>(capacity_));
+      used_ = 0;
+    }
+    T* first = chunks_.back().get() + used_;
+    used_ += n;
+    return {first, n};
+  }
+
+ private:
+  static constexpr std::size_t kFirstChunk = 16;
+  static constexpr std::size_t kLargestChunk = (96u << 10) / sizeof(T);
+  std::vector<std::unique_ptr<T[]>> chunks_;
+  std::size_t capacity_ = 0;
+  std::size_t used_ = 0;
 };
 
 // Nodes point into the arena, so a Document moves but never copies (a copy would keep pointers
@@ -52,7 +89,9 @@ class Document {
   friend class Builder;
   friend Document parse(const std::string&, std::string_view, Diagnostics&);
   std::string file_;
-  std::deque<Node> arena_;  // stable addresses
+  Arena<Node> nodes_;
+  Arena<const Node*> items_;
+  Arena<Entry> entries_;
   const Node* root_ = nullptr;
 };
 
