@@ -7,7 +7,6 @@
 #include <valijson/validator.hpp>
 
 #include <charconv>
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -18,53 +17,13 @@
 #include "dr/runbook.h"
 #include "dr/suggest.h"
 #include "runbook/path_words.h"
+#include "runbook/yaml_adapter.h"
 
 namespace dr::schema {
 namespace {
 
 using json = nlohmann::json;
 using yaml::Node;
-
-// --- YAML tree -> JSON, for valijson -------------------------------------------------------
-
-json scalar_to_json(const Node& n) {
-  if (!n.plain) return n.text;
-  switch (yaml::resolve_plain(n.text)) {
-    case yaml::ScalarType::null: return nullptr;
-    case yaml::ScalarType::boolean: return n.text[0] == 't' || n.text[0] == 'T';
-    case yaml::ScalarType::integer:
-      if (auto v = yaml::plain_integer(n.text)) return *v;
-      return std::strtod(n.text.c_str(), nullptr);  // too large for 64 bits: a number
-    case yaml::ScalarType::number: {
-      std::string t = n.text;
-      if (t.find("inf") != std::string::npos || t.find("Inf") != std::string::npos ||
-          t.find("INF") != std::string::npos)
-        return t[0] == '-' ? -INFINITY : INFINITY;
-      if (t.find('n') != std::string::npos || t.find('N') != std::string::npos) return n.text;  // NaN: keep as text
-      return std::strtod(t.c_str(), nullptr);
-    }
-    case yaml::ScalarType::string: return n.text;
-  }
-  return n.text;
-}
-
-json to_json(const Node& n) {
-  switch (n.kind) {
-    case Node::Kind::null: return nullptr;
-    case Node::Kind::scalar: return scalar_to_json(n);
-    case Node::Kind::sequence: {
-      json a = json::array();
-      for (const Node* item : n.items) a.push_back(to_json(*item));
-      return a;
-    }
-    case Node::Kind::map: {
-      json o = json::object();
-      for (const auto& [k, v] : n.entries) o[k->text] = to_json(*v);
-      return o;
-    }
-  }
-  return nullptr;
-}
 
 // --- the schemas, parsed once ---------------------------------------------------------------
 
@@ -335,11 +294,12 @@ class Translator {
 bool check(const yaml::Document& doc, DocumentKind kind, Diagnostics& diag) {
   const Schemas& s = schemas();
   if (!doc.root()) return false;
-  const json instance = to_json(*doc.root());
+  // valijson walks the YAML tree itself (runbook/yaml_adapter.h), not a JSON copy of it.
+  SortedMembers sorted;
+  const YamlAdapter instance(doc.root(), &sorted);
   valijson::Validator validator(valijson::Validator::kStrongTypes);
   valijson::ValidationResults results;
-  valijson::adapters::NlohmannJsonAdapter adapter(instance);
-  const bool ok = validator.validate(kind == DocumentKind::runbook ? s.runbook : s.fragment, adapter, &results);
+  const bool ok = validator.validate(kind == DocumentKind::runbook ? s.runbook : s.fragment, instance, &results);
   if (ok) return true;
   std::vector<valijson::ValidationResults::Error> errors(results.begin(), results.end());
   if (std::getenv("EDGEDR_DEBUG_SCHEMA"))
