@@ -1,9 +1,9 @@
 // load_runbook: files and includes, the schema check, the model build, the content hash.
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <sstream>
 
 #include "dr/runbook.h"
 #include "dr/sha256.h"
@@ -43,9 +43,24 @@ bool read_file(const std::string& path, std::string& out, const SourcePos& from,
     diag.error(from.line ? from : SourcePos{path, 0, 0}, "cannot read '" + path + "': " + std::strerror(errno));
     return false;
   }
-  out.resize(kMaxRunbookBytes + 1);
-  in.read(out.data(), static_cast<std::streamsize>(out.size()));
-  out.resize(static_cast<std::size_t>(in.gcount()));
+  // The first read is sized by the file's length, not by the limit: zeroing a 16 MiB buffer up
+  // front took longer than reading a large runbook. Later reads (a pipe has no length, a file
+  // may grow) come in pieces, still never past the limit plus one byte.
+  constexpr std::size_t kPiece = 64 << 10;
+  std::error_code size_ec;
+  const std::uintmax_t length = fs::file_size(path, size_ec);
+  std::size_t want =
+      size_ec ? kPiece : static_cast<std::size_t>(std::min<std::uintmax_t>(length, kMaxRunbookBytes)) + 1;
+  out.clear();
+  while (out.size() <= kMaxRunbookBytes) {
+    const std::size_t at = out.size();
+    const std::size_t n = std::min(want, kMaxRunbookBytes + 1 - at);
+    out.resize(at + n);
+    in.read(out.data() + at, static_cast<std::streamsize>(n));
+    out.resize(at + static_cast<std::size_t>(in.gcount()));
+    if (!in) break;  // the end of the file
+    want = kPiece;
+  }
   if (out.size() > kMaxRunbookBytes) {
     diag.error({path, 0, 0}, "file is larger than " + std::to_string(kMaxRunbookBytes >> 20) +
                                  " MiB; a runbook file may be at most " + std::to_string(kMaxRunbookBytes >> 20) +
@@ -146,16 +161,21 @@ class Loader {
   std::vector<std::string> seen_;
 };
 
-}  // namespace
-
-LoadResult load_runbook_text(const std::string& name, std::string_view text, const LoadOptions& options) {
+// Takes the text by value: a large runbook is read once and never copied.
+LoadResult load_text(const std::string& name, std::string text, const LoadOptions& options) {
   Diagnostics diag;
   Loader loader(options, diag);
   std::vector<std::string> stack;
   std::error_code ec;
   stack.push_back(fs::weakly_canonical(name, ec).string());
-  loader.load(name, std::string(text), schema::DocumentKind::runbook, stack);
+  loader.load(name, std::move(text), schema::DocumentKind::runbook, stack);
   return loader.finish();
+}
+
+}  // namespace
+
+LoadResult load_runbook_text(const std::string& name, std::string_view text, const LoadOptions& options) {
+  return load_text(name, std::string(text), options);
 }
 
 LoadResult load_runbook(const std::string& path, const LoadOptions& options) {
@@ -166,7 +186,7 @@ LoadResult load_runbook(const std::string& path, const LoadOptions& options) {
     r.diagnostics = std::move(diag);
     return r;
   }
-  return load_runbook_text(path, text, options);
+  return load_text(path, std::move(text), options);
 }
 
 }  // namespace dr
