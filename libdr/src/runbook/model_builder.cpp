@@ -226,18 +226,20 @@ Runbook ModelBuilder::finish() {
     if (m.more_uses)
       diag_.annotate(m.diagnostic,
                      "; used in " + std::to_string(m.more_uses) + " more place" + (m.more_uses == 1 ? "" : "s"));
-  // depends-on names must exist; a service may not depend on itself.
+  // depends-on names must exist; a service may not depend on itself. The names to suggest from
+  // are gathered at the first unknown one: most runbooks have none, and large ones have many names.
   std::vector<std::string> names;
-  names.reserve(rb_.services.size());
-  for (const auto& s : rb_.services) names.push_back(s.name);
   for (const auto& svc : rb_.services) {
     for (std::size_t i = 0; i < svc.depends_on.size(); ++i) {
       const std::string& dep = svc.depends_on[i];
-      if (dep == svc.name)
+      if (dep == svc.name) {
         diag_.error(svc.depends_on_pos[i], "service '" + svc.name + "' depends on itself");
-      else if (!rb_.service(dep))
+      } else if (!rb_.service(dep)) {
+        if (names.empty())
+          for (const auto& s : rb_.services) names.push_back(s.name);
         diag_.error(svc.depends_on_pos[i], "service '" + svc.name + "' depends on unknown service '" + dep + "'",
                     nearest_name(dep, names));
+      }
     }
     for (const auto& [op, steps] : svc.operations)
       for (std::size_t i = 0; i < steps.size(); ++i) check_step_refs(steps[i], &svc, i);

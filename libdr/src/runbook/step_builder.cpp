@@ -131,13 +131,14 @@ StepSpec ModelBuilder::build_step(const yaml::Document& doc, const Node& node, c
   }
 
   if (const Node* w = node.find("when"); w && w->is_map()) {
-    std::vector<std::string> names;
-    for (const auto& [n, in] : rb_.inputs) names.push_back(n);
     for (const auto& [k, v] : w->entries) {
       const std::string input = k->text.rfind("inputs.", 0) == 0 ? k->text.substr(7) : k->text;
-      if (!rb_.inputs.count(input))
+      if (!rb_.inputs.count(input)) {
+        std::vector<std::string> names;
+        for (const auto& [n, in] : rb_.inputs) names.push_back(n);
         diag_.error(doc.pos(k), "'when' of " + where + " tests unknown input '" + input + "'",
                     nearest_name(input, names));
+      }
       step.when.emplace_back(input, v->is_scalar() ? v->text : "");
     }
   }
@@ -165,10 +166,10 @@ void ModelBuilder::check_params(const yaml::Document& doc, const Node* with, con
                                 const ActionSpec& action, const std::string& where, StepSpec& step) {
   const SourcePos at = doc.pos(with ? with : &step_node);
   if (with && with->is_map()) {
-    const auto names = action.param_names();
     for (const auto& [k, v] : with->entries) {
       const ParamSpec* p = action.param(k->text);
       if (!p) {
+        const auto names = action.param_names();
         diag_.error(doc.pos(k),
                     "unknown parameter '" + k->text + "' for " + action.name + " in " + where +
                         " (it takes: " + join(names) + ")",
@@ -197,14 +198,15 @@ void ModelBuilder::check_params(const yaml::Document& doc, const Node* with, con
 
 void ModelBuilder::check_param_value(const yaml::Document& doc, const Node& v, const ParamSpec& p,
                                      const ActionSpec& action, const std::string& where) {
-  const SourcePos pos = doc.pos(&v);
-  const std::string what = "parameter '" + p.name + "' of " + where;
+  // Messages and suggestions are put together only when there is something to report: this
+  // runs for every parameter of every step.
+  auto what = [&] { return "parameter '" + p.name + "' of " + where; };
   auto fail = [&](const std::string& expected, const std::string& suggestion = {}) {
     const std::string got = v.is_scalar() ? "'" + v.text + "'"
                             : v.is_map()  ? "a map"
                             : v.is_seq()  ? "a list"
                                           : "nothing";
-    diag_.error(pos, what + ": expected " + expected + ", got " + got, suggestion);
+    diag_.error(doc.pos(&v), what() + ": expected " + expected + ", got " + got, suggestion);
   };
   // A value made of references is known only at run time; its type is checked then.
   if (has_interpolation(v) && p.type != ParamType::target) return;
@@ -236,13 +238,13 @@ void ModelBuilder::check_param_value(const yaml::Document& doc, const Node& v, c
     case ParamType::string_list:
       if (!v.is_seq() || v.items.empty()) return fail("a non-empty list such as [program, arg1, arg2]");
       for (const Node* i : v.items)
-        if (!i->is_scalar()) return diag_.error(doc.pos(i), what + ": every entry must be text");
+        if (!i->is_scalar()) return diag_.error(doc.pos(i), what() + ": every entry must be text");
       return;
     case ParamType::string_map:
       if (!v.is_map()) return fail("a map of names to values");
       for (const auto& [k, val] : v.entries)
         if (!val->is_scalar())
-          diag_.error(doc.pos(val), what + ": the value of '" + k->text + "' must be text or a number");
+          diag_.error(doc.pos(val), what() + ": the value of '" + k->text + "' must be text or a number");
       return;
     case ParamType::object:
       if (!v.is_map()) return fail("a map");
@@ -260,9 +262,11 @@ void ModelBuilder::check_param_value(const yaml::Document& doc, const Node& v, c
     case ParamType::target: {
       if (!v.is_scalar() || has_interpolation(v)) return fail("the name of a target (no ${...} here)");
       const Target* t = rb_.target(v.text);
+      if (t && (!p.target_kind || t->kind == *p.target_kind)) return;
       std::vector<std::string> same_kind;
       for (const auto& [name, tgt] : rb_.targets)
         if (!p.target_kind || tgt.kind == *p.target_kind) same_kind.push_back(name);
+      const SourcePos pos = doc.pos(&v);
       if (!t) {
         diag_.error(
             pos,
