@@ -543,3 +543,34 @@ TEST_CASE("the content hash of a runbook with includes does not depend on the wo
   CHECK(absolute.runbook->content_hash ==
         sha256_hex(sha256_hex(fragment) + "  common/t.yaml\n" + sha256_hex(text) + "  rb.yaml\n"));
 }
+
+TEST_CASE("a large runbook is checked as a small one is: same errors, same order at one place") {
+  // The schema says the undo lacks its action and the model builder that a preflight step has
+  // nothing to undo: two errors at one place, schema first. Past 256 KiB the schema check runs
+  // on a second thread; its errors must still come first.
+  const std::string head = kHeader + R"(preflight:
+  - action: wait
+    with: { duration: 1s }
+    undo: { with: {} }
+services:
+  mes:
+    depend-on: [historian]
+    failover:
+      - action: wait
+        with: { duration: 10 minutes }
+)";
+  std::string padding;
+  for (int i = 0; padding.size() < (300u << 10); ++i)
+    padding +=
+        "  svc-" + std::to_string(i) + ":\n    failover:\n      - action: wait\n        with: { duration: 5s }\n";
+  const auto small = load(head);
+  const auto large = load(head + padding);
+  CHECK(messages(small) == messages(large));
+  CHECK(small.diagnostics.error_count() == 4);
+  const std::string m = messages(large);
+  const auto schema_error = m.find("rb.yaml:10:11: error: missing required key 'action'");
+  const auto model_error = m.find("rb.yaml:10:11: error: preflight steps change nothing");
+  CHECK(schema_error != std::string::npos);
+  CHECK(model_error != std::string::npos);
+  CHECK(schema_error < model_error);
+}

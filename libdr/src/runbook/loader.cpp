@@ -3,7 +3,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <memory>
+#include <system_error>
 
 #include "dr/runbook.h"
 #include "dr/sha256.h"
@@ -86,7 +88,7 @@ class Loader {
       files_.push_back(std::move(owned));
       return;
     }
-    schema::check(file.doc, kind, diag_);
+    start_schema_check(file, kind);
     const yaml::Node* root = file.doc.root();
     const yaml::Node* includes = root->is_map() ? root->find("include") : nullptr;
     if (includes && includes->is_seq()) {
@@ -124,17 +126,71 @@ class Loader {
   LoadResult finish() {
     LoadResult result;
     // With schema errors the model is still built, so semantic errors come in the same pass.
-    if (files_.empty() || !files_.back()->doc.root()) return done(result, std::nullopt);
-    model::ModelBuilder builder(options_, options_.catalogue ? *options_.catalogue : Catalogue::v1(), diag_);
+    if (files_.empty() || !files_.back()->doc.root()) {
+      collect_schema_checks();
+      return done(result, std::nullopt);
+    }
+    // The model's diagnostics are kept apart until the schema checks are in, so that the
+    // builder's indexes into them (missing secrets are annotated later) stay its own.
+    Diagnostics model_diag;
+    model::ModelBuilder builder(options_, options_.catalogue ? *options_.catalogue : Catalogue::v1(), model_diag);
     for (const auto& f : files_)
       if (f->doc.root()) builder.add_definitions(f->doc);
     builder.add_body(files_.back()->doc);
     Runbook rb = builder.finish();
     rb.content_hash = content_hash();
+    collect_schema_checks();
+    diag_.append(model_diag);
     return done(result, std::move(rb));
   }
 
  private:
+  // A schema check under way, and how many diagnostics came before it: where its own go.
+  struct SchemaCheck {
+    std::future<Diagnostics> diagnostics;
+    std::size_t at = 0;
+  };
+
+  // Below this size a file's check takes a millisecond or two and runs in this thread.
+  static constexpr std::size_t kCheckBesideAt = 256 << 10;
+
+  // The schema check and the model builder only read the (immutable) documents, so on a large
+  // file the check runs on a second thread, beside the rest of the load and the model build: on
+  // a 10,000-service runbook that hides most of its cost.
+  void start_schema_check(const LoadedFile& file, schema::DocumentKind kind) {
+    auto check = [doc = &file.doc, kind] {
+      Diagnostics d;
+      schema::check(*doc, kind, d);
+      return d;
+    };
+    SchemaCheck c;
+    c.at = diag_.all().size();
+    if (file.text.size() >= kCheckBesideAt) {
+      try {
+        c.diagnostics = std::async(std::launch::async, check);
+      } catch (const std::system_error&) {  // no thread to be had: check when collected
+      }
+    }
+    if (!c.diagnostics.valid()) c.diagnostics = std::async(std::launch::deferred, check);
+    checks_.push_back(std::move(c));
+  }
+
+  // Puts each file's schema diagnostics where checking in line would have put them: right
+  // after its parse, before its includes' (the order of diagnostics at one position shows).
+  void collect_schema_checks() {
+    if (checks_.empty()) return;
+    Diagnostics merged;
+    const auto& before = diag_.all();
+    std::size_t next = 0;
+    for (auto& c : checks_) {
+      for (; next < c.at; ++next) merged.add(before[next]);
+      merged.append(c.diagnostics.get());
+    }
+    for (; next < before.size(); ++next) merged.add(before[next]);
+    checks_.clear();
+    diag_ = std::move(merged);
+  }
+
   LoadResult done(LoadResult& result, std::optional<Runbook> rb) {
     diag_.sort_and_dedupe();
     if (!diag_.has_errors()) result.runbook = std::move(rb);
@@ -159,6 +215,7 @@ class Loader {
   Diagnostics& diag_;
   std::vector<std::unique_ptr<LoadedFile>> files_;  // pointers: Documents must not move under us
   std::vector<std::string> seen_;
+  std::vector<SchemaCheck> checks_;  // in load order; after files_, so destroyed (joined) first
 };
 
 // Takes the text by value: a large runbook is read once and never copied.
