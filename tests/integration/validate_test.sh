@@ -44,6 +44,14 @@ with open(f"{d}/big.yaml", "w") as f:
     i = 0
     while f.tell() < 100 * 1024 * 1024:
         f.write(line.format(i)); i += 1
+# Deep through aliases: 125 anchors, each a 480-deep list holding an alias to the one before
+# (each direct nesting stays under yaml-cpp's guard; the expanded tree is ~60,000 deep).
+deep = ["edgedr: 1", "name: deep", "inputs:"]
+for i in range(125):
+    inner = f"*a{i - 1}" if i else "1"
+    deep.append(f"  i{i}: {{ description: x, default: &a{i} " + "[" * 480 + inner + "]" * 480 + " }")
+deep += ["services:", "  s:", "    failover:", "      - action: exec", "        with: { command: *a124 }"]
+open(f"{d}/deep-alias.yaml", "w").write("\n".join(deep) + "\n")
 open(f"{d}/garbage.yaml", "wb").write(bytes((i * 7919) % 256 for i in range(65536)))
 open(f"{d}/empty.yaml", "w").write("")
 PY
@@ -53,6 +61,7 @@ declare -A want=(
   [bomb]="(an alias bomb?)"
   [deep]="nesting is deeper than"
   [deep-map]="nesting is deeper than"
+  [deep-alias]="deeper than 256 levels through aliases"
   [big]="a runbook file may be at most 16 MiB"
   [garbage]="error:"
   [empty]="the file is empty"

@@ -170,6 +170,10 @@ LoadResult load_runbook_text(const std::string& name, std::string_view text, con
 // Limits that keep hostile input harmless.
 inline constexpr std::size_t kMaxRunbookBytes = 16u << 20;   // 16 MiB per file
 inline constexpr std::size_t kMaxExpandedNodes = 4'000'000;  // after alias expansion
+// Nesting after alias expansion. yaml-cpp's guard stops direct nesting at 500 levels, but an alias
+// to a deep node inside another deep node multiplies the depth; code that walks the tree
+// recursively (schema check, model build) must never see that. A runbook needs about 10.
+inline constexpr std::size_t kMaxExpandedDepth = 256;
 inline constexpr int kMaxIncludeDepth = 16;
 
 // The JSON Schema the loader validates against (schemas/runbook.schema.json).

@@ -213,6 +213,8 @@ class Builder : public YAML::EventHandler {
   void add_expanded(Node* parent, const Node* child) {
     parent->expanded = static_cast<std::uint32_t>(
         std::min<std::size_t>(std::size_t{parent->expanded} + child->expanded, kMaxExpandedNodes + 1));
+    parent->depth = static_cast<std::uint32_t>(
+        std::max<std::size_t>(parent->depth, std::min<std::size_t>(std::size_t{child->depth} + 1, kMaxExpandedDepth + 1)));
   }
   // Whether a map already has this key: its earlier keys are every other child of the frame.
   bool seen_key(Frame& f, const Node* key) {
@@ -309,6 +311,12 @@ Document parse(const std::string& file, std::string_view text, Diagnostics& diag
   const Node* root = builder.root();
   if (!root || root->kind == Node::Kind::null) {
     diag.error({file, 1, 1}, "the file is empty; expected a runbook map starting with `edgedr: 1`");
+    return doc;
+  }
+  if (root->depth > kMaxExpandedDepth) {
+    diag.error({file, root->line, root->column},
+               "the document nests deeper than " + std::to_string(kMaxExpandedDepth) +
+                   " levels through aliases (an alias inside a deep list that an alias repeats?); refusing to read it");
     return doc;
   }
   if (root->expanded > kMaxExpandedNodes) {

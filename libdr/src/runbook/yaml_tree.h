@@ -31,6 +31,7 @@ struct Node {
   Kind kind = Kind::null;
   bool plain = false;                  // an unquoted scalar: its type (int, bool, null) is resolved per YAML 1.2 core
   std::uint32_t expanded = 1;          // nodes after alias expansion, saturating at kMaxExpandedNodes + 1
+  std::uint32_t depth = 1;             // levels after alias expansion, saturating at kMaxExpandedDepth + 1
   int line = 0, column = 0;            // 1-based
   std::string text;                    // scalar text
   std::span<const Node* const> items;  // sequence
@@ -83,12 +84,12 @@ class Document {
 
   const Node* root() const { return root_; }
   const std::string& file() const { return file_; }
-  SourcePos pos(const Node* n) const { return {file_, n ? n->line : 0, n ? n->column : 0}; }
+  SourcePos pos(const Node* n) const { return {file_, n ? n->line : 0, n ? n->column : 0}; }  // shares the name
 
  private:
   friend class Builder;
   friend Document parse(const std::string&, std::string_view, Diagnostics&);
-  std::string file_;
+  SourceFile file_;
   Arena<Node> nodes_;
   Arena<const Node*> items_;
   Arena<Entry> entries_;
