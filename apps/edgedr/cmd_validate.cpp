@@ -22,7 +22,7 @@ nlohmann::json diagnostics_json(const dr::Diagnostics& d) {
   for (const auto& item : d.all())
     out.push_back(
         {{"severity", item.severity == dr::Severity::error ? "error" : "warning"},
-         {"file", item.pos.file},
+         {"file", item.pos.file.str()},
          {"line", item.pos.line},
          {"column", item.pos.column},
          {"message", item.message},

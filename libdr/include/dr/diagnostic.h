@@ -5,15 +5,37 @@
 // column it is about, what was wrong, and where possible what was meant ("did you mean ...").
 #pragma once
 
+#include <compare>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace dr {
 
+// The name of a source file, as positions hold it. Every value and step of a runbook carries a
+// position (a 10,000-service runbook has hundreds of thousands), so they share one copy of the
+// name rather than each allocating its own. Reads as the std::string it stands for.
+class SourceFile {
+ public:
+  SourceFile() = default;
+  SourceFile(std::string name);  // implicit, so that a position reads {"rb.yaml", 3, 5}
+  SourceFile(const char* name) : SourceFile(std::string(name)) {}
+
+  const std::string& str() const;
+  operator const std::string&() const { return str(); }
+  bool empty() const { return str().empty(); }
+
+  friend bool operator==(const SourceFile& a, const SourceFile& b) { return a.name_ == b.name_ || a.str() == b.str(); }
+  friend std::strong_ordering operator<=>(const SourceFile& a, const SourceFile& b) { return a.str() <=> b.str(); }
+
+ private:
+  std::shared_ptr<const std::string> name_;  // null: no name
+};
+
 // A place in a source file. Lines and columns count from 1; 0 means "unknown".
 struct SourcePos {
-  std::string file;
+  SourceFile file;
   int line = 0;
   int column = 0;
 

@@ -5,9 +5,16 @@
 
 namespace dr {
 
+SourceFile::SourceFile(std::string name) : name_(std::make_shared<const std::string>(std::move(name))) {}
+
+const std::string& SourceFile::str() const {
+  static const std::string none;
+  return name_ ? *name_ : none;
+}
+
 std::string SourcePos::str() const {
   if (line <= 0) return file;
-  return file + ":" + std::to_string(line) + ":" + std::to_string(column > 0 ? column : 1);
+  return file.str() + ":" + std::to_string(line) + ":" + std::to_string(column > 0 ? column : 1);
 }
 
 std::string Diagnostic::str() const {
