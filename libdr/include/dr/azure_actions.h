@@ -1,0 +1,33 @@
+// The Azure actions of the catalogue (runbook-format.md §5): traffic-manager.*, site-recovery.*,
+// backup.*. Each sends its requests through the ARM pipeline (dr/azure.h), captures the prior
+// state its undo restores, journals a plain-text handle for anything long-running (an LRO URL, an
+// ASR job name, a Backup job id) and reconciles after a crash by reading remote state (a job that
+// started after the step's intent is adopted, not re-sent).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "dr/action.h"
+#include "dr/azure.h"
+
+namespace dr::azure {
+
+// What the Azure actions need at run time. The run command fills it once the runbook is loaded
+// (before the engine starts, also on resume), so the actions can be registered earlier.
+struct AzureContext {
+  std::shared_ptr<Arm> arm;          // null: "no Azure settings" errors from every Azure action
+  std::string subscription;          // resolved (may come from ${env...}: not a secret, but not journaled either)
+  ApiVersions api_versions;
+  // Each target's fields with references resolved: resource-group, profile, vault, ...
+  std::map<std::string, Value> targets;
+  std::string setup_error;           // why `arm` is null (no credential, no subscription), for the step's error
+};
+
+// Adds every traffic-manager.*, site-recovery.* and backup.* action to `registry`. The actions
+// read `context` when called, so it may be filled in after registration.
+void register_azure_actions(ActionRegistry& registry, std::shared_ptr<AzureContext> context);
+
+}  // namespace dr::azure
