@@ -44,4 +44,10 @@ struct Resolved {
 Resolved resolve_template(const ParsedTemplate& t,
                           const std::function<std::optional<std::string>(const Reference&)>& lookup);
 
+// `v` with every string's references substituted, through lists and maps. A string that does
+// not parse, or a reference lookup() cannot fill, sets `error` (the first one only) and stays as
+// written. Used for a step's `with:` (engine) and for targets and azure settings (run set-up).
+Value resolve_references(const Value& v, const std::function<std::optional<std::string>(const Reference&)>& lookup,
+                         std::string& error);
+
 }  // namespace dr

@@ -41,39 +41,13 @@ struct Resolver {
     }
     return std::nullopt;
   }
-
-  Value resolve(const Value& v) {
-    switch (v.kind()) {
-      case Value::Kind::string: {
-        if (v.as_string().find('$') == std::string::npos) return v;
-        std::string parse_error, suggestion;
-        auto t = parse_template(v.as_string(), parse_error, suggestion);
-        if (!t) {
-          if (error.empty()) error = parse_error;
-          return v;
-        }
-        return Value::string(resolve_template(*t, [&](const Reference& r) { return lookup(r); }).text, v.pos());
-      }
-      case Value::Kind::list: {
-        std::vector<Value> items;
-        for (const auto& i : v.items()) items.push_back(resolve(i));
-        return Value::list(std::move(items), v.pos());
-      }
-      case Value::Kind::map: {
-        std::vector<Value::Entry> entries;
-        for (const auto& [k, val] : v.entries()) entries.emplace_back(k, resolve(val));
-        return Value::map(std::move(entries), v.pos());
-      }
-      default: return v;
-    }
-  }
 };
 
 }  // namespace
 
 std::optional<Value> Engine::Impl::resolve_params(const Unit& u, std::string& error) {
   Resolver r{rb_, opt_.inputs, outputs_by_step_, deps_.secrets, runbook_dir_, graph_.operation(), {}};
-  Value out = r.resolve(u.spec->with);
+  Value out = resolve_references(u.spec->with, [&](const Reference& ref) { return r.lookup(ref); }, r.error);
   if (!r.error.empty()) {
     error = r.error;
     return std::nullopt;

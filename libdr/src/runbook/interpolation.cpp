@@ -138,4 +138,33 @@ Resolved resolve_template(const ParsedTemplate& t,
   return out;
 }
 
+Value resolve_references(const Value& v, const std::function<std::optional<std::string>(const Reference&)>& lookup,
+                         std::string& error) {
+  switch (v.kind()) {
+    case Value::Kind::string: {
+      if (v.as_string().find('$') == std::string::npos) return v;
+      std::string parse_error, suggestion;
+      auto t = parse_template(v.as_string(), parse_error, suggestion);
+      if (!t) {
+        if (error.empty()) error = parse_error;
+        return v;
+      }
+      return Value::string(resolve_template(*t, lookup).text, v.pos());
+    }
+    case Value::Kind::list: {
+      std::vector<Value> items;
+      items.reserve(v.items().size());
+      for (const auto& i : v.items()) items.push_back(resolve_references(i, lookup, error));
+      return Value::list(std::move(items), v.pos());
+    }
+    case Value::Kind::map: {
+      std::vector<Value::Entry> entries;
+      entries.reserve(v.entries().size());
+      for (const auto& [k, val] : v.entries()) entries.emplace_back(k, resolve_references(val, lookup, error));
+      return Value::map(std::move(entries), v.pos());
+    }
+    default: return v;
+  }
+}
+
 }  // namespace dr
