@@ -173,6 +173,7 @@ tl::expected<ArmResponse, ArmError> ArmClient::send(const ArmRequest& request) {
         // The POST may have reached ARM and started a failover or a backup: sending it again could
         // start a second one. The caller looks for the job instead (CONTRACTS.md §6).
         error.ambiguous = true;
+        error.retryable = false;
         error.message += "; not re-sent because the request may have arrived: check the operation's state";
         return tl::unexpected(error);
       }

@@ -85,7 +85,7 @@ tl::expected<std::string, std::string> run_process(const std::vector<std::string
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  const std::string program = argv[0] + (argv.size() > 1 ? " " + argv[1] : "") + (argv.size() > 2 ? " " + argv[2] : "");
+  const std::string& program = argv[0];
   if (timed_out) return tl::unexpected("'" + program + "' did not finish within " + std::to_string(timeout.count() / 1000) + " s");
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     // Only stderr: stdout is where a token would be.
