@@ -996,6 +996,22 @@ TEST_CASE("list follows nextLink verbatim across pages") {
   CHECK(bench.seen.queries[1] == "$skiptoken=abc&api-version=2026-05-01");
 }
 
+TEST_CASE("absolute URLs are followed only on the ARM endpoint's origin, so the token goes nowhere else") {
+  ArmBench bench;
+  std::atomic<int> hits{0};
+  bench.http.server.Get("/op", [&](const httplib::Request&, httplib::Response& res) {
+    ++hits;
+    res.set_content("{}", "application/json");
+  });
+  auto arm = bench.client();
+  CHECK(arm->send(get(bench.http.url("/op"))));
+  CHECK(hits == 1);
+  const auto elsewhere = arm->send(get("http://localhost:" + std::to_string(bench.http.port()) + "/op"));
+  REQUIRE_FALSE(elsewhere);
+  CHECK(elsewhere.error().message.find("not on the ARM endpoint") != std::string::npos);
+  CHECK(hits == 1);
+}
+
 TEST_CASE("the debug log names method, URL, status and ids, and never the token") {
   ArmBench bench;
   bench.http.server.Get("/subscriptions/s/x", [&](const httplib::Request&, httplib::Response& res) {

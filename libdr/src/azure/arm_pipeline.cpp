@@ -19,6 +19,22 @@ bool is_absolute(std::string_view path) {
   return l.rfind("https://", 0) == 0 || l.rfind("http://", 0) == 0;
 }
 
+// "https://management.azure.com:443" from any URL: scheme and host lower-cased, default port made
+// explicit, so that equal origins compare equal.
+std::string origin_of(std::string_view url) {
+  const std::string l = lower(url);
+  const auto scheme_end = l.find("://");
+  if (scheme_end == std::string::npos) return {};
+  const std::string scheme = l.substr(0, scheme_end);
+  auto authority = l.substr(scheme_end + 3, l.find_first_of("/?#", scheme_end + 3) - (scheme_end + 3));
+  if (const auto at = authority.rfind('@'); at != std::string::npos) authority = authority.substr(at + 1);
+  const auto colon = authority.rfind(':');
+  if (colon == std::string::npos || authority.find(']', colon) != std::string::npos) {
+    authority += scheme == "https" ? ":443" : ":80";
+  }
+  return scheme + "://" + authority;
+}
+
 std::string seconds_text(Duration d) {
   char text[32];
   std::snprintf(text, sizeof text, "%.1f s", static_cast<double>(d.count()) / 1000.0);
@@ -89,6 +105,15 @@ tl::expected<ArmResponse, ArmError> ArmClient::send(const ArmRequest& request) {
   const std::string subscription = detail::subscription_of(request.path);
   const OpKind kind = detail::op_kind_of(method);
   const bool has_deadline = request.deadline != Clock::time_point{};
+  // nextLink, Azure-AsyncOperation and Location come from the service: the bearer token goes
+  // only to the ARM endpoint's own origin, never to wherever a response points.
+  if (absolute && origin_of(url) != origin_of(options_.cloud.arm_endpoint)) {
+    ArmError e;
+    e.kind = ArmError::Kind::http;
+    e.message = where + ": refused: the URL is not on the ARM endpoint " + options_.cloud.arm_endpoint +
+                ", and the token is only sent there";
+    return tl::unexpected(e);
+  }
 
   const auto fail = [&](ArmError::Kind k, std::string message) {
     ArmError e;
