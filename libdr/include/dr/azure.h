@@ -74,6 +74,9 @@ struct CredentialEnvironment {
   // Empty: the real process runner. Tests stub it.
   std::function<tl::expected<std::string, std::string>(const std::vector<std::string>& argv)> run_az;
   std::string imds_endpoint = "http://169.254.169.254";  // tests point it at a loopback server
+  // Azure Arc's challenge names a key file; only .key files directly in this directory are read
+  // (the Connected Machine agent's token directory). Tests point it at a temporary directory.
+  std::string arc_key_directory = "/var/opt/azcmagent/tokens";
 };
 
 // DefaultAzureCredential's chain (cli.md "Credentials"): environment (client secret, then

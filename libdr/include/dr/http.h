@@ -2,7 +2,8 @@
 // client later), and the redaction helpers for anything that logs a request.
 //
 // Safety rules live here, not in each caller: TLS verification is always on (the system CA store,
-// or `ca_file`); plain http:// is refused unless the host is a loopback address, before any packet
+// or `ca_file`); plain http:// is refused unless the host is a loopback address (or Azure IMDS at
+// 169.254.169.254, link-local and never routed), before any packet
 // leaves; redirects are not followed unless asked, and each hop is checked like the first one.
 // Proxies come from the usual environment variables (https_proxy, no_proxy, ...), as libcurl reads
 // them. A failure is a value that says what went wrong and whether another try can help.

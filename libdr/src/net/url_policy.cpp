@@ -64,7 +64,9 @@ tl::expected<CurlUrl, HttpError> parse_allowed_url(std::string_view text) {
     return tl::unexpected(refused("unsupported URL scheme '" + scheme + "' in " + redact_url(text) + "; use https://"));
   // Plain HTTP crosses no network when it stays on this machine (the simulator, a local agent);
   // anywhere else it would carry tokens and probe answers in clear text.
-  if (!is_loopback_host(host))
+  // The one exception: Azure's instance metadata service (managed identity) is plain http on the
+  // link-local 169.254.169.254, which answers from the host itself and is never routed.
+  if (!is_loopback_host(host) && host != "169.254.169.254")
     return tl::unexpected(refused("plain http:// is only allowed to loopback addresses; use https:// for " + host));
   return url;
 }
