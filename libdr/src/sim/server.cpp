@@ -319,9 +319,12 @@ void Simulator::Impl::handle(const httplib::Request& hreq, httplib::Response& hr
   Request r;
   r.method = hreq.method;
   r.path = hreq.path;
-  for (const auto& [k, v] : hreq.params) {
-    r.params.emplace(k, v);
-    r.query += (r.query.empty() ? "" : "&") + k + "=" + v;
+  // The query from the request target only: httplib also puts a form body into `params`.
+  if (const auto q = hreq.target.find('?'); q != std::string::npos) {
+    r.query = hreq.target.substr(q + 1);
+    httplib::Params params;
+    httplib::detail::parse_query_text(r.query, params);
+    for (const auto& [k, v] : params) r.params.emplace(k, v);
   }
   for (const auto& [k, v] : hreq.headers) r.headers.emplace_back(k, v);
   r.body = hreq.body;
