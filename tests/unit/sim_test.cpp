@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include "dr/clock.h"
 #include "dr/http.h"
@@ -384,6 +385,7 @@ TEST_CASE("fault rules answer by operation with count and Retry-After, reset con
   auto lost = s.client.send(req);
   REQUIRE_FALSE(lost.has_value());
   CHECK(lost.error().kind == HttpError::Kind::transport);
+  CHECK(s.get(kVault + "/replicationJobs" + kAsrV)["value"].size() == 1);  // the answer was lost, not the request
 
   CHECK(json::parse(s.call("GET", kTm + kTmV).body)["name"] == "tm1");  // `after: 1` lets the first through
   auto broken = s.call("GET", kTm + kTmV);
@@ -779,4 +781,35 @@ TEST_CASE("responses have the status and the keys of the Azure spec examples") {
   auto bjob = s.call("GET", bvault + "/backupJobs/" + job + kBkV);
   // The example is a running job (no endTime): compare before it ends.
   compare(bjob_ex, "200", bjob, "JobDetails_Get");
+}
+
+TEST_CASE("on a ScaledClock a job's simulated minutes pass in real milliseconds") {
+  ScaledClock clock(1.0 / 3600);  // a simulated hour per real second: a 6 min failover takes 0.1 s
+  Simulator sim(base_world(), clock);
+  const auto base = sim.start();
+  HttpClient client;
+  const auto send = [&](const std::string& method, const std::string& path, const std::string& body, const std::string& token) {
+    HttpRequest req;
+    req.method = method;
+    req.url = base + path;
+    req.body = body;
+    if (!token.empty()) req.headers = {{"Authorization", "Bearer " + token}};
+    auto r = client.send(req);
+    REQUIRE(r.has_value());
+    return *r;
+  };
+  const auto token = json::parse(send("POST", "/t/oauth2/v2.0/token", "grant_type=client_credentials&client_id=a&client_secret=b&scope=s", "").body)["access_token"].get<std::string>();
+  auto r = send("POST", kVault + "/replicationRecoveryPlans/rp1/unplannedFailover" + kAsrV,
+                R"({"properties":{"failoverDirection":"PrimaryToRecovery","sourceSiteOperations":"NotRequired"}})", token);
+  REQUIRE(r.status == 202);
+  const auto location = *r.header("Location");
+  const auto job = location.substr(location.find("/operationresults/") + 18, 36);
+  std::string state;
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    state = json::parse(send("GET", kVault + "/replicationJobs/" + job + kAsrV, "", token).body)["properties"]["state"];
+    if (state != "InProgress") break;
+    std::this_thread::sleep_for(20ms);
+  }
+  CHECK(state == "Succeeded");
 }

@@ -353,9 +353,10 @@ void Simulator::Impl::handle(const httplib::Request& hreq, httplib::Response& hr
     wait(fault->delay);
     lock.lock();
   }
-  const bool answer_normally =
-      !fault || fault->effect == FaultRule::Effect::delay || fault->effect == FaultRule::Effect::truncate ||
-      fault->effect == FaultRule::Effect::invalid_json;
+  // Only a status fault stops the request; a reset, like a truncated body, loses the answer of a
+  // request that was processed (a failover POST starts its job): the case a client must
+  // reconcile rather than resend.
+  const bool answer_normally = !fault || fault->effect != FaultRule::Effect::status;
   if (fault && fault->effect == FaultRule::Effect::status) {
     reply = fault->status >= 400 ? arm_error(fault->status, fault->error_code, fault->error_message) : Reply{};
     reply.status = fault->status;
