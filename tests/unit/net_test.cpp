@@ -294,3 +294,27 @@ TEST_CASE("credential-like query values and userinfo passwords are masked in URL
   CHECK(redact_url("https://host/path?flag&token") == "https://host/path?flag&token");
   CHECK(redact_url("https://host/p?") == "https://host/p?");
 }
+
+TEST_CASE("the simulation route sends every request to the simulator with the original URL in a header") {
+  Server server;
+  server.server.Get(R"(/.*)", [](const httplib::Request& req, httplib::Response& res) {
+    res.set_content(req.path + "?" + req.get_param_value("q") + " from " +
+                        req.get_header_value(kSimOriginalUrlHeader),
+                    "text/plain");
+  });
+  server.start();
+  set_simulation_route(server.url("/"));
+  HttpClient client;
+  HttpRequest req;
+  req.url = "https://historian.example.invalid:8443/health/check?q=1";
+  auto res = client.send(req);
+  req.url = "http://remote.example.invalid/plain";  // still refused: the policy sees the original URL
+  auto refused = client.send(req);
+  set_simulation_route("");
+  CHECK(simulation_route().empty());
+  REQUIRE(res);
+  CHECK(res->status == 200);
+  CHECK(res->body == "/health/check?1 from https://historian.example.invalid:8443/health/check?q=1");
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().kind == HttpError::Kind::refused_url);
+}

@@ -86,6 +86,15 @@ class HttpClient {
   std::unique_ptr<Impl> impl_;
 };
 
+// The simulation route (--simulate, docs/simulator.md): once set, every HttpClient in the process
+// sends each request to `base_url` (a loopback simulator) with the same path and query, and the
+// original URL in the header X-Edgedr-Sim-Original-Url, after checking the original URL as usual.
+// So a runbook's Azure, agent and probe calls reach the simulator and no packet leaves loopback.
+// Redirects are not followed while routed. An empty `base_url` clears the route.
+void set_simulation_route(std::string base_url);
+std::string simulation_route();  // empty: not routed
+inline constexpr const char* kSimOriginalUrlHeader = "X-Edgedr-Sim-Original-Url";
+
 // Checks `url` against the rules above without sending anything: nullopt when allowed.
 std::optional<HttpError> check_url(std::string_view url);
 

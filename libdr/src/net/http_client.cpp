@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <mutex>
 #include <stdexcept>
 
 #include "dr/http.h"
@@ -105,6 +106,21 @@ bool is_redirect(int status) {
 
 bool is_credential_header(const std::string& name) {
   return redact_header(name, "x") != "x";
+}
+
+std::mutex route_mutex;
+std::string route;  // the simulation route; guarded by route_mutex
+
+// The path and query of a parsed URL ("/a/b?c=d").
+std::string path_and_query(CURLU* url) {
+  std::string out;
+  char* part = nullptr;
+  if (curl_url_get(url, CURLUPART_PATH, &part, 0) == CURLUE_OK && part) out = part;
+  curl_free(part);
+  part = nullptr;
+  if (curl_url_get(url, CURLUPART_QUERY, &part, 0) == CURLUE_OK && part) out += std::string("?") + part;
+  curl_free(part);
+  return out.empty() ? "/" : out;
 }
 
 }  // namespace
@@ -211,6 +227,16 @@ tl::expected<HttpResponse, HttpError> HttpClient::send(const HttpRequest& reques
   auto url = net::parse_allowed_url(request.url);
   if (!url) return tl::unexpected(url.error());
 
+  if (const auto base = simulation_route(); !base.empty()) {
+    HttpRequest routed = request;
+    routed.url = base + path_and_query(url->get());
+    routed.headers.emplace_back(kSimOriginalUrlHeader, request.url);
+    auto target = net::parse_allowed_url(routed.url);
+    if (!target) return tl::unexpected(target.error());
+    std::string ignored;
+    return impl_->perform(routed, target->get(), request.total_timeout, ignored);
+  }
+
   HttpRequest current = request;
   for (int hop = 0;; ++hop) {
     const auto left = request.total_timeout - std::chrono::duration_cast<Duration>(SteadyClock::now() - start);
@@ -243,6 +269,17 @@ tl::expected<HttpResponse, HttpError> HttpClient::send(const HttpRequest& reques
     current.url = location;
     url = std::move(next);
   }
+}
+
+void set_simulation_route(std::string base_url) {
+  while (!base_url.empty() && base_url.back() == '/') base_url.pop_back();
+  std::lock_guard lock(route_mutex);
+  route = std::move(base_url);
+}
+
+std::string simulation_route() {
+  std::lock_guard lock(route_mutex);
+  return route;
 }
 
 }  // namespace dr
