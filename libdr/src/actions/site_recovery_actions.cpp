@@ -109,7 +109,11 @@ Body body_for(Op op, const StepCall& call, bool plan) {
             call.param_text("source-site-operations", "not-required") == "required" ? "Required" : "NotRequired";
       auto d = details();
       if (!d) return b;
-      props["providerSpecificDetails"] = *d;
+      // An item's planned failover takes provider input only from the providers that define one
+      // (A2A has none: it fails over unplanned).
+      const bool planned_item = !plan && call.param_text("mode", "unplanned") == "planned";
+      if (!planned_item || provider == "InMageRcmFailback" || provider == "HyperVReplicaAzure")
+        props["providerSpecificDetails"] = *d;
       break;
     }
     case Op::test_failover: {
