@@ -561,10 +561,14 @@ TEST_CASE("wait-endpoint polls while CheckingEndpoint and succeeds on the wanted
   profile.endpoints = {{"eastus2", "azureEndpoints", "Enabled", 1, 1, "CheckingEndpoint"}};
   Bench b = tm_bench("traffic-manager.wait-endpoint",
                      {{"endpoint", text("eastus2")}, {"endpoint-type", text("azure")}, {"interval", text("15s")}}, profile);
+  SUBCASE("with the type given") {}
+  SUBCASE("with the type looked up once") {
+    b.call.params = params({{"target", text("traffic")}, {"endpoint", text("eastus2")}, {"interval", text("15s")}});
+  }
   CHECK(b.action().read_only());
   int gets = 0;
   b.arm->handler = [&](const ArmRequest& r) {
-    if (++gets == 3) profile.endpoints[0].monitor = "Online";
+    if (path_of(r) != kTm && ++gets == 3) profile.endpoints[0].monitor = "Online";
     return profile.handle(r);
   };
   const StepResult r = b.run();
@@ -572,6 +576,8 @@ TEST_CASE("wait-endpoint polls while CheckingEndpoint and succeeds on the wanted
   CHECK(r.outputs.at("status") == "Online");
   CHECK(b.polls == 2);
   CHECK(b.poll_afters.at(0) == 15s);
+  // Three reads of the endpoint, plus one of the profile when the type was not given.
+  CHECK(b.arm->sent.size() == (b.call.param("endpoint-type") ? 3u : 4u));
   CHECK(b.progress.at(0).find("CheckingEndpoint, waiting for Online") != std::string::npos);
   CHECK(b.arm->writes().empty());
 }
@@ -1165,6 +1171,17 @@ TEST_CASE("Backup reconcile adopts a running job for the same VM and operation, 
   const StepResult done = b.action().poll(b.call, r.handle);
   CHECK(done.status == Status::succeeded);
   CHECK(done.outputs.at("job-id") == "job-b1");
+
+  // Finished in the last hour: another backup is harmless, another restore is not.
+  fake.jobs = {{{"name", "job-r1"},
+                {"properties", {{"operation", "Restore"}, {"status", "Completed"}, {"entityFriendlyName", "historian01"},
+                                {"startTime", "2025-12-31T23:40:00Z"}}}}};
+  Bench restore = backup_bench("backup.restore", {}, fake);
+  const Reconciliation again = restore.action().reconcile(restore.call);
+  CHECK(again.verdict == Verdict::operator_needed);
+  CHECK(again.reason.find("job-r1") != std::string::npos);
+  fake.jobs[0]["properties"]["operation"] = "Backup";
+  CHECK(b.action().reconcile(b.call).verdict == Verdict::not_started);
 }
 
 TEST_CASE("describe lists the Backup and Site Recovery requests without sending any") {

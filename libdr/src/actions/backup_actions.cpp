@@ -154,10 +154,15 @@ class BackupAction final : public Action {
       return operator_needed(std::to_string(active.size()) + " " + operation + " jobs are running for " + item.vm +
                              "; decide which one this step is, then resume");
     const json* pick = active.empty() ? nullptr : active.front();
-    if (!pick && !recent.empty())
-      pick = *std::max_element(recent.begin(), recent.end(), [](const json* a, const json* b) {
-        return text_at(*a, {"properties", "startTime"}) < text_at(*b, {"properties", "startTime"});
-      });
+    if (!pick && !recent.empty()) {
+      // A finished backup in the last hour may be a scheduled one: taking another is harmless.
+      // A second restore is not (it would create the VM or disks again): an operator decides.
+      if (kind_ == Kind::backup_now) return rec;
+      std::string names;
+      for (const auto* j : recent) names += (names.empty() ? "" : ", ") + text_at(*j, {"name"});
+      return operator_needed("a Restore job for " + item.vm + " finished in the last hour (" + names +
+                             "); if it was this step's, mark the step done by hand, otherwise resume to restore again");
+    }
     if (!pick) return rec;
     rec.verdict = Reconciliation::Verdict::adopted;
     rec.handle = Value::map({{"stage", Value::string("job")},

@@ -73,9 +73,13 @@ class TrafficManagerAction final : public Action {
     return StepResult::ok(outputs);
   }
 
-  StepResult poll(const StepCall& call, const Value&) override {
-    if (change_ != Change::wait) return Action::poll(call, {});
-    return submit(call);
+  StepResult poll(const StepCall& call, const Value& handle) override {
+    if (change_ != Change::wait) return Action::poll(call, handle);
+    if (!call.param_text("endpoint-type").empty() || handle_text(handle, "endpoint-type").empty()) return submit(call);
+    // The type found by the first read saves reading the profile on every poll.
+    StepCall typed = call;
+    typed.params.entries().emplace_back("endpoint-type", Value::string(handle_text(handle, "endpoint-type")));
+    return submit(typed);
   }
 
   // A PATCH of an absolute value is idempotent: read the endpoint and decide.
