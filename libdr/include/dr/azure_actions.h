@@ -21,6 +21,9 @@ struct AzureContext {
   std::shared_ptr<Arm> arm;          // null: "no Azure settings" errors from every Azure action
   std::string subscription;          // resolved (may come from ${env...}: not a secret, but not journaled either)
   ApiVersions api_versions;
+  // The cloud's ARM endpoint, for the full URLs of describe() (plan, --dry-run); requests go
+  // through `arm`, which knows it already.
+  std::string arm_endpoint = "https://management.azure.com";
   // Each target's fields with references resolved: resource-group, profile, vault, ...
   std::map<std::string, Value> targets;
   std::string setup_error;           // why `arm` is null (no credential, no subscription), for the step's error
