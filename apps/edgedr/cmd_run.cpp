@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "dr/exit_code.h"
+#include "azure_setup.h"
 #include "dr/local_actions.h"
 #include "run_session.h"
 
@@ -33,13 +34,23 @@ int run_operation(const RunOptions& opt, const Context& ctx) {
   req.lock_timeout = *lock_timeout;
   if (opt.scheduler == "fifo") req.scheduling = dr::EngineOptions::Scheduling::fifo;
 
-  dr::Prepared prepared = dr::prepare_run(req, !opt.dry_run);
+  // A dry run sends nothing and a simulated one answers any secret: neither needs them set.
+  dr::Prepared prepared = dr::prepare_run(req, !opt.dry_run && !opt.flags.simulating());
   print_diagnostics(prepared.diagnostics, ctx);
   if (!prepared.ok()) return dr::exit_code::invalid_runbook;
 
   if (opt.dry_run) {
     dr::ActionRegistry actions;
     dr::register_local_actions(actions);
+    auto azure = std::make_shared<dr::azure::AzureContext>();
+    dr::azure::register_azure_actions(actions, azure);
+    auto secrets = dr::make_process_secret_resolver();
+    AzureSetup setup;
+    setup.secrets = secrets.get();
+    if (auto error = set_up_azure(*prepared.runbook, setup, *azure)) {
+      std::cerr << "edgedr: " << *error << "\n";
+      return dr::exit_code::invalid_runbook;
+    }
     for (const auto& line : dr::describe_run(prepared, actions)) std::cout << line << "\n";
     std::cerr << "dry run: nothing was sent\n";
     return dr::exit_code::ok;

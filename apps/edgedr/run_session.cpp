@@ -4,6 +4,8 @@
 
 #include <iostream>
 
+#include "azure_setup.h"
+#include "dr/http.h"
 #include "dr/local_actions.h"
 
 namespace edgedr {
@@ -11,9 +13,17 @@ namespace edgedr {
 RunSession::RunSession(const Context& ctx, const RunFlags& flags, std::size_t total_steps)
     : ctx_(ctx), flags_(flags) {
   const Terminal term = ctx.terminal();
+  if (flags.simulating()) {
+    clock_ = std::make_unique<dr::ScaledClock>(flags.effective_time_scale());
+  } else {
+    clock_ = std::make_unique<dr::SystemClock>();
+  }
   executor_ = dr::make_thread_pool(8);
   dr::register_local_actions(actions_);
-  secrets_ = dr::make_process_secret_resolver();
+  azure_ = std::make_shared<dr::azure::AzureContext>();
+  dr::azure::register_azure_actions(actions_, azure_);
+  secrets_ = flags.simulating() ? make_simulated_secret_resolver(dr::make_process_secret_resolver())
+                                : dr::make_process_secret_resolver();
   view_ = std::make_unique<RunView>(term.stderr_tty && !ctx.global.quiet, term.color, ctx.global.quiet, total_steps);
   std::set<std::string> pre(flags.approve.begin(), flags.approve.end());
   // Ask at the terminal only where the operator can both read the question and answer it.
@@ -22,11 +32,43 @@ RunSession::RunSession(const Context& ctx, const RunFlags& flags, std::size_t to
   signals_.report_to(view_.get());
 }
 
-RunSession::~RunSession() { signals_.report_to(nullptr); }
+RunSession::~RunSession() {
+  signals_.report_to(nullptr);
+  executor_.reset();  // no action is still calling the simulator when it stops
+  if (!flags_.simulator.empty()) dr::set_simulation_route({});
+}
+
+std::optional<std::string> RunSession::set_up(const dr::Runbook& rb) {
+  if (flags_.simulate) {
+    auto sim = dr::sim::start_simulation(rb, flags_.world.empty() ? std::nullopt : std::optional(flags_.world), *clock_);
+    if (!sim) {
+      std::string text = "the simulator's world cannot be used:";
+      for (const auto& d : sim.error().all()) text += "\n" + d.str();
+      return text;
+    }
+    simulator_ = std::move(*sim);
+    if (!ctx_.global.quiet)
+      view_->note("simulating every target at " + simulator_->base_url() + " (time x" +
+                  format_scale(flags_.effective_time_scale()) + ")");
+  } else if (!flags_.simulator.empty()) {
+    if (auto bad = check_simulator_url(flags_.simulator)) return *bad;
+    dr::set_simulation_route(flags_.simulator);
+    if (!ctx_.global.quiet) view_->note("against the simulator at " + flags_.simulator);
+  }
+  AzureSetup setup;
+  setup.secrets = secrets_.get();
+  setup.clock = clock_.get();
+  setup.simulated = flags_.simulating();
+  if (ctx_.global.debug) setup.debug_log = [this](const std::string& line) { view_->note(line); };
+  return set_up_azure(rb, setup, *azure_);
+}
 
 int RunSession::run(const std::function<dr::RunResult(const dr::RunContext&)>& start) {
   dr::RunContext rc;
-  rc.clock = &clock_;
+  rc.clock = clock_.get();
+  rc.simulated = flags_.simulating();
+  rc.time_scale = flags_.effective_time_scale();
+  rc.on_runbook = [this](const dr::Runbook& rb) { return set_up(rb); };
   rc.executor = executor_.get();
   rc.actions = &actions_;
   rc.secrets = secrets_.get();

@@ -6,7 +6,9 @@
 #include <memory>
 
 #include "cli.h"
+#include "dr/azure_actions.h"
 #include "dr/runner.h"
+#include "dr/sim.h"
 #include "run_support.h"
 #include "run_view.h"
 
@@ -22,9 +24,14 @@ class RunSession {
  private:
   const Context& ctx_;
   const RunFlags& flags_;
+  // Sets up the Azure pipeline (and under --simulate the simulator) for the loaded runbook.
+  std::optional<std::string> set_up(const dr::Runbook& rb);
+
   SignalWatcher signals_;  // first: blocks the signals before any thread starts
-  dr::SystemClock clock_;
+  std::unique_ptr<dr::Clock> clock_;  // scaled when simulating
+  std::unique_ptr<dr::sim::Simulator> simulator_;  // --simulate; before the threads that call it
   std::unique_ptr<dr::Executor> executor_;
+  std::shared_ptr<dr::azure::AzureContext> azure_;
   dr::ActionRegistry actions_;
   std::unique_ptr<dr::SecretResolver> secrets_;
   std::unique_ptr<RunView> view_;

@@ -7,11 +7,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <regex>
+#include <sstream>
 #include <tuple>
 
 #include "dr/journal.h"
@@ -204,6 +207,41 @@ int confirm(const std::string& what, bool yes) {
   return -1;
 }
 
+namespace {
+
+class SimulatedSecrets final : public dr::SecretResolver {
+ public:
+  explicit SimulatedSecrets(std::unique_ptr<dr::SecretResolver> real) : real_(std::move(real)) {}
+  std::optional<std::string> resolve(const dr::Reference& ref, const std::string& runbook_dir) override {
+    if (auto v = real_->resolve(ref, runbook_dir)) return v;
+    return "simulated-" + ref.name;
+  }
+
+ private:
+  std::unique_ptr<dr::SecretResolver> real_;
+};
+
+}  // namespace
+
+std::unique_ptr<dr::SecretResolver> make_simulated_secret_resolver(std::unique_ptr<dr::SecretResolver> real) {
+  return std::make_unique<SimulatedSecrets>(std::move(real));
+}
+
+std::string format_scale(double scale) {
+  const double inverse = 1.0 / scale;
+  if (scale < 1 && std::abs(inverse - std::round(inverse)) < 1e-6) return "1/" + std::to_string(std::lround(inverse));
+  std::ostringstream out;
+  out << scale;
+  return out.str();
+}
+
+std::optional<std::string> check_simulator_url(const std::string& url) {
+  static const std::regex loopback(R"(^http://(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\]|localhost)(:\d{1,5})?/?$)");
+  if (std::regex_match(url, loopback)) return std::nullopt;
+  return "--simulator " + url + ": expected the base URL an `edgedr sim serve` printed, plain http on a loopback "
+         "address (e.g. http://127.0.0.1:8080)";
+}
+
 void add_run_flags(CLI::App* cmd, RunFlags& f) {
   cmd->add_flag("-y,--yes", f.yes, "Do not ask for confirmation");
   cmd->add_option("--approve", f.approve, "Approve this manual.approve step in advance (repeatable)");
@@ -214,6 +252,15 @@ void add_run_flags(CLI::App* cmd, RunFlags& f) {
   cmd->add_option("-o,--output", f.output, "text, json, yaml or none")
       ->check(CLI::IsMember({"text", "json", "yaml", "none"}))
       ->envname("EDGEDR_OUTPUT");
+  auto* simulate = cmd->add_flag("--simulate", f.simulate,
+                                 "Run against an in-process simulator of every target (nothing leaves loopback)");
+  cmd->add_option("--world", f.world, "With --simulate: a world file laid over the derived one (faults, slow jobs)")
+      ->check(CLI::ExistingFile)
+      ->needs(simulate);
+  cmd->add_option("--simulator", f.simulator, "Run against a running `edgedr sim serve` at this loopback URL")
+      ->excludes(simulate);
+  cmd->add_option("--time-scale", f.time_scale, "Simulated time per real time (default 1/60 when simulating)")
+      ->check(CLI::Range(1e-6, 1.0));
 }
 
 }  // namespace edgedr

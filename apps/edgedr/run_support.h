@@ -94,7 +94,27 @@ struct RunFlags {
   std::string state_dir;
   std::string lock_timeout = "0s";
   std::string output = "text";
+  // --simulate: an in-process simulator of every target (world derived from the runbook, or
+  // --world over it); --simulator URL: an `edgedr sim serve` already running (its state outlives
+  // this process, so a crashed run can be resumed against it). Both scale time by --time-scale.
+  bool simulate = false;
+  std::string world;
+  std::string simulator;
+  double time_scale = 0;  // 0: 1/60 when simulating, else 1 (real time)
+  bool simulating() const { return simulate || !simulator.empty(); }
+  double effective_time_scale() const { return time_scale > 0 ? time_scale : simulating() ? 1.0 / 60 : 1.0; }
 };
 void add_run_flags(CLI::App* cmd, RunFlags& flags);
+
+// Under simulation: the real secrets where they are set, else "simulated-NAME", so a runbook can
+// be rehearsed on a machine that has none of its secrets (the simulator accepts any value).
+std::unique_ptr<dr::SecretResolver> make_simulated_secret_resolver(std::unique_ptr<dr::SecretResolver> real);
+
+// "1/60", "1/100", "0.25": a time scale as an operator would write it.
+std::string format_scale(double scale);
+
+// --simulator URL must be plain http to a loopback address (an `edgedr sim serve`); the reason
+// when it is not.
+std::optional<std::string> check_simulator_url(const std::string& url);
 
 }  // namespace edgedr

@@ -86,6 +86,7 @@ struct StartedRun {
   GraphOptions filter;
   int concurrency = 0;
   OnFailure on_failure = OnFailure::rollback;
+  bool simulated = false;  // ran against the simulator
 };
 std::optional<StartedRun> read_started(const std::vector<JournalEvent>& events);
 

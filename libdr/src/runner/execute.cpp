@@ -74,6 +74,7 @@ std::optional<StartedRun> read_started(const std::vector<JournalEvent>& events) 
   s.user = text(f, "user");
   s.host = text(f, "host");
   s.started = events.front().ts;
+  if (const Value* sim = f.find("simulated"); sim && sim->kind() == Value::Kind::boolean) s.simulated = sim->as_bool();
   auto op = parse_operation(text(f, "operation"));
   if (!op) return std::nullopt;
   s.operation = *op;
@@ -145,6 +146,15 @@ RunResult continue_run(const std::string& state_dir_in, const std::string& run_i
   if (!started) {
     result.exit_code = 78;
     result.error = "run " + run_id + " has no readable run.started event";
+    return result;
+  }
+  // A simulated run's handles name simulated jobs; real Azure has never heard of them, and the
+  // other way round. Continue a run against what it ran against.
+  if (started->simulated != ctx.simulated) {
+    result.exit_code = exit_code::usage;
+    result.error = started->simulated
+                       ? "run " + run_id + " ran against the simulator; continue it with --simulator URL (the `edgedr sim serve` it used) or --simulate (a fresh simulated world: operations in flight are unknown there)"
+                       : "run " + run_id + " ran against the real services; continue it without --simulate or --simulator";
     return result;
   }
   RunRequest request;
