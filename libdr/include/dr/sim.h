@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 #include <tl/expected.hpp>
 
@@ -272,12 +273,13 @@ class Simulator {
   std::unique_ptr<Impl> impl_;
 };
 
-// --simulate in one call: derive the world from `runbook`, merge `world_file` over it (if any),
+// --simulate in one call: derive the world from `runbook`, lay `world_file` over it (if any),
 // start a Simulator on 127.0.0.1 and route every HttpClient request to it. The returned
-// simulator must outlive the run; destroying it stops the server and clears the route. The
-// caller must also point the Azure pipeline at it: cloud arm_endpoint and authority_host =
-// base_url() (+ "/" for the authority), and a client-secret credential with any id/secret for
-// the world's tenant (the token endpoint accepts any). Errors: the world file's diagnostics.
+// simulator must outlive the run; destroying it stops the server and clears the route. The Azure
+// pipeline keeps its cloud's real endpoints (management.azure.com, login.microsoftonline.com:
+// routed, answered by path); give it a client-secret credential with any tenant, id and secret.
+// Use `clock` for the engine too, so Retry-After and job durations shrink together.
+// Errors: the world file's diagnostics (exit 78).
 tl::expected<std::unique_ptr<Simulator>, Diagnostics> start_simulation(const Runbook& runbook,
                                                                       const std::optional<std::string>& world_file,
                                                                       Clock& clock);
