@@ -29,7 +29,8 @@ int run_sim_serve(const SimServeOptions& opt, const Context& ctx) {
   }
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   if (port < 0 || port > 65535) {
-    std::cerr << "edgedr sim serve: --listen '" << opt.listen << "' is not HOST:PORT (e.g. 127.0.0.1:8080, port 0 = any)\n";
+    std::cerr << "edgedr sim serve: --listen '" << opt.listen
+              << "' is not HOST:PORT (e.g. 127.0.0.1:8080, port 0 = any)\n";
     return dr::exit_code::usage;
   }
   if (!(host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0)) {
@@ -61,10 +62,10 @@ int run_sim_serve(const SimServeOptions& opt, const Context& ctx) {
     return dr::exit_code::usage;
   }
   std::cout << base << "\n"
-            << "# Point a runbook at it: azure: { cloud: custom, arm-endpoint: " << base
-            << ", authority-host: " << base << "/, audience: https://management.core.windows.net/ }\n"
-            << "# Tokens: POST " << base << "/{tenant}/oauth2/v2.0/token (any client id and secret), or IMDS at " << base
-            << "\n"
+            << "# Point a runbook at it: azure: { cloud: custom, arm-endpoint: " << base << ", authority-host: " << base
+            << "/, audience: https://management.core.windows.net/ }\n"
+            << "# Tokens: POST " << base << "/{tenant}/oauth2/v2.0/token (any client id and secret), or IMDS at "
+            << base << "\n"
             << "# Agents: " << base << "/agents/{name}/v1/...   Request log: " << base
             << "/_sim/requests   State: " << base << "/_sim/world\n"
             << "# Time runs at " << 1.0 / opt.time_scale << "x. Ctrl-C stops.\n"

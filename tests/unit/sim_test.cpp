@@ -22,10 +22,17 @@ using json = nlohmann::json;
 namespace {
 
 const std::string kSub = "00000000-1111-2222-3333-444444444444";
-const std::string kTm = "/subscriptions/" + kSub + "/resourceGroups/rg-dr/providers/Microsoft.Network/trafficmanagerprofiles/tm1";
-const std::string kVault = "/subscriptions/" + kSub + "/resourceGroups/rg-dr/providers/Microsoft.RecoveryServices/vaults/rsv1";
-const std::string kItemPath = kVault + "/replicationFabrics/primary-fabric/replicationProtectionContainers/primary-container/replicationProtectedItems/vm1";
-const std::string kBackupItem = kVault + "/backupFabrics/Azure/protectionContainers/IaasVMContainer;iaasvmcontainerv2;rg-app;vm1/protectedItems/VM;iaasvmcontainerv2;rg-app;vm1";
+const std::string kTm =
+    "/subscriptions/" + kSub + "/resourceGroups/rg-dr/providers/Microsoft.Network/trafficmanagerprofiles/tm1";
+const std::string kVault =
+    "/subscriptions/" + kSub + "/resourceGroups/rg-dr/providers/Microsoft.RecoveryServices/vaults/rsv1";
+const std::string kItemPath = kVault +
+                              "/replicationFabrics/primary-fabric/replicationProtectionContainers/primary-container/"
+                              "replicationProtectedItems/vm1";
+const std::string kBackupItem =
+    kVault +
+    "/backupFabrics/Azure/protectionContainers/IaasVMContainer;iaasvmcontainerv2;rg-app;vm1/protectedItems/"
+    "VM;iaasvmcontainerv2;rg-app;vm1";
 const std::string kTmV = "?api-version=2026-09-01", kAsrV = "?api-version=2026-05-01", kBkV = "?api-version=2026-02-01";
 
 World base_world() {
@@ -84,7 +91,8 @@ struct Sim {
   explicit Sim(World w = base_world()) : sim(std::move(w), clock) {
     base = sim.start();
     auto r = call("POST", "/tenant1/oauth2/v2.0/token",
-                  "grant_type=client_credentials&client_id=app&client_secret=s3cret&scope=https%3A%2F%2Fmanagement.azure.com%2F.default",
+                  "grant_type=client_credentials&client_id=app&client_secret=s3cret&scope=https%3A%2F%2Fmanagement."
+                  "azure.com%2F.default",
                   {{"Content-Type", "application/x-www-form-urlencoded"}}, false);
     REQUIRE(r.status == 200);
     token = json::parse(r.body)["access_token"].get<std::string>();
@@ -143,7 +151,8 @@ TEST_CASE("the token endpoint issues bearer tokens that ARM accepts, and ARM ref
   CHECK(json::parse(bad.body)["error"]["code"] == "InvalidAuthenticationToken");
   s.clock.advance(61min);  // past the default 1h lifetime
   CHECK(s.call("GET", kTm + kTmV).status == 401);
-  auto refused = s.call("POST", "/tenant1/oauth2/v2.0/token", "grant_type=client_credentials&client_id=app&scope=x", {}, false);
+  auto refused =
+      s.call("POST", "/tenant1/oauth2/v2.0/token", "grant_type=client_credentials&client_id=app&scope=x", {}, false);
   CHECK(refused.status == 401);
   CHECK(json::parse(refused.body)["error"] == "invalid_client");
 }
@@ -163,7 +172,8 @@ TEST_CASE("an ARM call needs a known api-version, and ARM replies carry request 
 
 TEST_CASE("IMDS answers only with the Metadata header, and gives its numbers as strings") {
   Sim s;
-  const std::string path = "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://management.azure.com";
+  const std::string path =
+      "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://management.azure.com";
   CHECK(s.call("GET", path, "", {}, false).status == 400);
   auto r = s.call("GET", path, "", {{"Metadata", "true"}}, false);
   REQUIRE(r.status == 200);
@@ -217,7 +227,8 @@ TEST_CASE("a recovery plan failover answers 202 with the LRO headers and its job
   auto missing = s.call("POST", plan + "/unplannedFailover" + kAsrV,
                         R"({"properties":{"failoverDirection":"PrimaryToRecovery"}})");
   CHECK(missing.status == 400);
-  CHECK(json::parse(missing.body)["error"]["message"].get<std::string>().find("sourceSiteOperations") != std::string::npos);
+  CHECK(json::parse(missing.body)["error"]["message"].get<std::string>().find("sourceSiteOperations") !=
+        std::string::npos);
   CHECK(s.call("POST", plan + "/failoverCommit" + kAsrV).status == 409);
 
   auto r = s.call("POST", plan + "/unplannedFailover" + kAsrV,
@@ -230,7 +241,8 @@ TEST_CASE("a recovery plan failover answers 202 with the LRO headers and its job
   const auto at = location.find("/operationresults/");
   REQUIRE(at != std::string::npos);
   const auto job = location.substr(at + 18, location.find('?') - at - 18);
-  CHECK(location.find("/replicationJobs/" + job + "/operationresults/" + job + "?api-version=2026-05-01") != std::string::npos);
+  CHECK(location.find("/replicationJobs/" + job + "/operationresults/" + job + "?api-version=2026-05-01") !=
+        std::string::npos);
 
   const auto job_path = kVault + "/replicationJobs/" + job + kAsrV;
   CHECK(s.get(job_path)["properties"]["state"] == "InProgress");
@@ -256,9 +268,11 @@ TEST_CASE("a recovery plan failover answers 202 with the LRO headers and its job
 TEST_CASE("a test failover waits for cleanup: job Suspended, item WaitingForCompletion, only cleanup allowed") {
   Sim s;
   const auto plan = kVault + "/replicationRecoveryPlans/rp1";
-  CHECK(s.call("POST", plan + "/testFailover" + kAsrV, R"({"properties":{"failoverDirection":"PrimaryToRecovery"}})").status == 400);
-  auto r = s.call("POST", plan + "/testFailover" + kAsrV,
-                  R"({"properties":{"failoverDirection":"PrimaryToRecovery","networkType":"VmNetworkAsInput","networkId":"/x"}})");
+  CHECK(s.call("POST", plan + "/testFailover" + kAsrV, R"({"properties":{"failoverDirection":"PrimaryToRecovery"}})")
+            .status == 400);
+  auto r = s.call(
+      "POST", plan + "/testFailover" + kAsrV,
+      R"({"properties":{"failoverDirection":"PrimaryToRecovery","networkType":"VmNetworkAsInput","networkId":"/x"}})");
   REQUIRE(r.status == 202);
   s.clock.advance(10min);
   auto p = s.get(plan + kAsrV)["properties"];
@@ -269,10 +283,12 @@ TEST_CASE("a test failover waits for cleanup: job Suspended, item WaitingForComp
   CHECK(item["testFailoverState"] == "WaitingForCompletion");
   CHECK(item["allowedOperations"] == json::array({"TestFailoverCleanup"}));
   CHECK(item["activeLocation"] == "Primary");
-  auto status = s.get(r.header("Azure-AsyncOperation")->substr(r.header("Azure-AsyncOperation")->find("/Subscriptions/")));
+  auto status =
+      s.get(r.header("Azure-AsyncOperation")->substr(r.header("Azure-AsyncOperation")->find("/Subscriptions/")));
   CHECK(status["status"] == "Succeeded");
 
-  CHECK(s.call("POST", plan + "/testFailoverCleanup" + kAsrV, R"({"properties":{"comments":"drill done"}})").status == 202);
+  CHECK(s.call("POST", plan + "/testFailoverCleanup" + kAsrV, R"({"properties":{"comments":"drill done"}})").status ==
+        202);
   s.clock.advance(4min);
   CHECK(s.get(kItemPath + kAsrV)["properties"]["testFailoverState"] == "None");
   auto jobs = s.get(kVault + "/replicationJobs" + kAsrV)["value"];
@@ -287,19 +303,24 @@ TEST_CASE("an item fails over, commits, and reprotect flips the replication dire
                         "providerSpecificDetails":{"instanceType":"A2A"}}})";
   CHECK(s.call("POST", kItemPath + "/unplannedFailover" + kAsrV,
                R"({"properties":{"failoverDirection":"PrimaryToRecovery","sourceSiteOperations":"NotRequired",
-                   "providerSpecificDetails":[{"instanceType":"A2A"}]}})").status == 400);  // an array on an item
+                   "providerSpecificDetails":[{"instanceType":"A2A"}]}})")
+            .status == 400);  // an array on an item
   REQUIRE(s.call("POST", kItemPath + "/unplannedFailover" + kAsrV, body).status == 202);
   s.clock.advance(7min);
   REQUIRE(s.call("POST", kItemPath + "/failoverCommit" + kAsrV).status == 202);
   s.clock.advance(2min);
   auto item = s.get(kItemPath + kAsrV)["properties"];
   CHECK(item["allowedOperations"] == json::array({"ReverseReplicate"}));
-  CHECK(s.call("POST", kItemPath + "/reProtect" + kAsrV,
-               R"({"properties":{"failoverDirection":"PrimaryToRecovery","providerSpecificDetails":{"instanceType":"A2A"}}})")
-            .status == 400);
-  REQUIRE(s.call("POST", kItemPath + "/reProtect" + kAsrV,
-                 R"({"properties":{"failoverDirection":"RecoveryToPrimary","providerSpecificDetails":{"instanceType":"A2A"}}})")
-              .status == 202);
+  CHECK(
+      s.call(
+           "POST", kItemPath + "/reProtect" + kAsrV,
+           R"({"properties":{"failoverDirection":"PrimaryToRecovery","providerSpecificDetails":{"instanceType":"A2A"}}})")
+          .status == 400);
+  REQUIRE(
+      s.call(
+           "POST", kItemPath + "/reProtect" + kAsrV,
+           R"({"properties":{"failoverDirection":"RecoveryToPrimary","providerSpecificDetails":{"instanceType":"A2A"}}})")
+          .status == 202);
   s.clock.advance(16min);
   item = s.get(kItemPath + kAsrV)["properties"];
   CHECK(item["activeLocation"] == "Recovery");
@@ -313,8 +334,9 @@ TEST_CASE("an item fails over, commits, and reprotect flips the replication dire
 TEST_CASE("a backup is an operation that names its job, and a finished backup adds a recovery point") {
   Sim s;
   CHECK(s.call("POST", kBackupItem + "/backup" + kBkV, "{}").status == 400);
-  auto r = s.call("POST", kBackupItem + "/backup" + kBkV,
-                  R"({"properties":{"objectType":"IaasVMBackupRequest","recoveryPointExpiryTimeInUTC":"2026-12-31T00:00:00Z"}})");
+  auto r = s.call(
+      "POST", kBackupItem + "/backup" + kBkV,
+      R"({"properties":{"objectType":"IaasVMBackupRequest","recoveryPointExpiryTimeInUTC":"2026-12-31T00:00:00Z"}})");
   REQUIRE(r.status == 202);
   CHECK(r.header("Retry-After") == std::optional<std::string>("60"));
   REQUIRE(r.header("Location"));
@@ -332,8 +354,10 @@ TEST_CASE("a backup is an operation that names its job, and a finished backup ad
   s.clock.advance(30min);
   CHECK(s.get(kVault + "/backupJobs/" + job + kBkV)["properties"]["status"] == "Completed");
   // %3B and another case reach the same item.
-  std::string encoded = kVault + "/backupFabrics/Azure/protectionContainers/iaasvmcontainer%3Biaasvmcontainerv2%3Brg-app%3Bvm1/"
-                                 "protectedItems/vm%3Biaasvmcontainerv2%3Brg-app%3Bvm1/recoveryPoints" + kBkV;
+  std::string encoded = kVault +
+                        "/backupFabrics/Azure/protectionContainers/iaasvmcontainer%3Biaasvmcontainerv2%3Brg-app%3Bvm1/"
+                        "protectedItems/vm%3Biaasvmcontainerv2%3Brg-app%3Bvm1/recoveryPoints" +
+                        kBkV;
   auto points = s.get(encoded)["value"];
   REQUIRE(points.size() == 2);
   CHECK(points[0]["properties"]["recoveryPointType"] == "AppConsistent");
@@ -344,7 +368,8 @@ TEST_CASE("a backup is an operation that names its job, and a finished backup ad
                         R"({"properties":{"objectType":"IaasVMRestoreRequest","recoveryType":"AlternateLocation"}})");
   CHECK(restore.status == 202);
   CHECK(s.call("POST", kBackupItem + "/recoveryPoints/999/restore" + kBkV,
-               R"({"properties":{"objectType":"IaasVMRestoreRequest"}})").status == 404);
+               R"({"properties":{"objectType":"IaasVMRestoreRequest"}})")
+            .status == 404);
 }
 
 TEST_CASE("fault rules answer by operation with count and Retry-After, reset connections and break bodies") {
@@ -440,7 +465,8 @@ TEST_CASE("agent runs are idempotent by key, progress with the clock, and need t
   Sim s;
   const std::string a = "/agents/plant/v1";
   const HttpHeaders auth{{"Authorization", "Bearer agent-secret"}, {"Idempotency-Key", "run1/step/1"}};
-  CHECK(s.call("POST", a + "/actions/stop-ingest/runs", "{}", {{"Authorization", "Bearer wrong"}}, false).status == 401);
+  CHECK(s.call("POST", a + "/actions/stop-ingest/runs", "{}", {{"Authorization", "Bearer wrong"}}, false).status ==
+        401);
   auto r1 = s.call("POST", a + "/actions/stop-ingest/runs", R"({"args":{"site":"a"}})", auth, false);
   REQUIRE(r1.status == 202);
   auto r2 = s.call("POST", a + "/actions/stop-ingest/runs", R"({"args":{"site":"a"}})", auth, false);
@@ -480,7 +506,8 @@ TEST_CASE("under the simulation route, agents, probes and ARM on their real host
     REQUIRE(r.has_value());
     return *r;
   };
-  auto agent = send("GET", "https://edge-gw.example.invalid:8443/v1/health", {{"Authorization", "Bearer agent-secret"}});
+  auto agent =
+      send("GET", "https://edge-gw.example.invalid:8443/v1/health", {{"Authorization", "Bearer agent-secret"}});
   auto sick = send("GET", "https://app.example.invalid/health");
   auto fine = send("GET", "https://other.example.invalid/ping");
   auto arm = send("GET", "https://management.azure.com" + kTm + kTmV, {{"Authorization", "Bearer " + s.token}});
@@ -554,7 +581,8 @@ faults:
   CHECK(w->faults.size() == 1);
   CHECK(w->faults[0].retry_after == 10);
 
-  auto bad = load_world_text("bad.yaml", "traffic-manager:\n  - profile: tm1\n    endpoints:\n      a: { priority: high }\n");
+  auto bad =
+      load_world_text("bad.yaml", "traffic-manager:\n  - profile: tm1\n    endpoints:\n      a: { priority: high }\n");
   REQUIRE_FALSE(bad.has_value());
   CHECK(bad.error().all()[0].str().find("bad.yaml:4:") != std::string::npos);
   CHECK(bad.error().all()[0].message.find("expected an integer") != std::string::npos);
@@ -598,16 +626,19 @@ TEST_CASE("derive_world gives every example runbook's resources, healthy and rea
     for (const auto& v : w.recovery_vaults)
       for (const auto& plan : v.plans) {
         auto j = s.get("/subscriptions/" + kSub + "/resourceGroups/" + v.resource_group +
-                       "/providers/Microsoft.RecoveryServices/vaults/" + v.name + "/replicationRecoveryPlans/" + plan.name + kAsrV);
+                       "/providers/Microsoft.RecoveryServices/vaults/" + v.name + "/replicationRecoveryPlans/" +
+                       plan.name + kAsrV);
         CHECK(j["properties"]["allowedOperations"].size() == 3);
         CHECK_FALSE(plan.items.empty());
       }
     for (const auto& v : w.backup_vaults)
       for (const auto& it : v.items) {
         CHECK(it.recovery_points.size() == 3);
-        auto points = s.get("/subscriptions/" + kSub + "/resourceGroups/" + v.resource_group +
-                            "/providers/Microsoft.RecoveryServices/vaults/" + v.name + "/backupFabrics/Azure/protectionContainers/" +
-                            "IaasVMContainer" + it.name.substr(it.name.find(';')) + "/protectedItems/" + it.name + "/recoveryPoints" + kBkV);
+        auto points =
+            s.get("/subscriptions/" + kSub + "/resourceGroups/" + v.resource_group +
+                  "/providers/Microsoft.RecoveryServices/vaults/" + v.name +
+                  "/backupFabrics/Azure/protectionContainers/" + "IaasVMContainer" + it.name.substr(it.name.find(';')) +
+                  "/protectedItems/" + it.name + "/recoveryPoints" + kBkV);
         CHECK(points["value"].size() == 3);
       }
     for (const auto& a : w.agents)
@@ -640,7 +671,8 @@ TEST_CASE("start_simulation derives the world, lays a world file over it and rou
   test::TempDir dir;
   auto loaded = load_runbook(test::source_path("runbooks/examples/detroit-plant.yaml"));
   REQUIRE(loaded.runbook);
-  const auto file = dir.write("w.yaml", "probes:\n  - { url: \"https://historian.eastus2.line3.contoso.example/health\", status: 502 }\n");
+  const auto file = dir.write(
+      "w.yaml", "probes:\n  - { url: \"https://historian.eastus2.line3.contoso.example/health\", status: 502 }\n");
   ScaledClock clock(1.0 / 600);
   {
     auto sim = start_simulation(*loaded.runbook, file, clock);
@@ -739,7 +771,8 @@ TEST_CASE("responses have the status and the keys of the Azure spec examples") {
   };
   const auto arm = [&](const json& ex, std::initializer_list<std::pair<const char*, const char*>> parts,
                        const char* prefix) {
-    std::string path = "/subscriptions/" + p(ex, "subscriptionId") + "/resourceGroups/" + p(ex, "resourceGroupName") + prefix;
+    std::string path =
+        "/subscriptions/" + p(ex, "subscriptionId") + "/resourceGroups/" + p(ex, "resourceGroupName") + prefix;
     for (const auto& [lit, param] : parts) path += std::string("/") + lit + (param ? "/" + p(ex, param) : "");
     return path;
   };
@@ -747,32 +780,39 @@ TEST_CASE("responses have the status and the keys of the Azure spec examples") {
           s.call("GET", arm(ep_ex, {{"trafficmanagerprofiles", "profileName"}}, "/providers/Microsoft.Network") + "/" +
                             p(ep_ex, "endpointType") + "/" + p(ep_ex, "endpointName") + kTmV),
           "Endpoints_Get");
-  compare(prof_ex, "200", s.call("GET", arm(prof_ex, {{"trafficmanagerprofiles", "profileName"}}, "/providers/Microsoft.Network") + kTmV),
-          "Profiles_Get");
+  compare(
+      prof_ex, "200",
+      s.call("GET", arm(prof_ex, {{"trafficmanagerprofiles", "profileName"}}, "/providers/Microsoft.Network") + kTmV),
+      "Profiles_Get");
   const auto vault = "/subscriptions/" + p(item_ex, "subscriptionId") + "/resourceGroups/" + v.resource_group +
                      "/providers/Microsoft.RecoveryServices/vaults/" + v.name;
   compare(plan_ex, "200", s.call("GET", vault + "/replicationRecoveryPlans/" + plan.name + kAsrV), "RecoveryPlans_Get");
   compare(item_ex, "200",
-          s.call("GET", vault + "/replicationFabrics/" + it.fabric + "/replicationProtectionContainers/" + it.container +
-                            "/replicationProtectedItems/" + it.name + kAsrV),
+          s.call("GET", vault + "/replicationFabrics/" + it.fabric + "/replicationProtectionContainers/" +
+                            it.container + "/replicationProtectedItems/" + it.name + kAsrV),
           "ReplicationProtectedItems_Get");
-  auto tfo = s.call("POST", vault + "/replicationRecoveryPlans/" + plan.name + "/testFailover" + kAsrV, tfo_ex["parameters"]["input"].dump());
+  auto tfo = s.call("POST", vault + "/replicationRecoveryPlans/" + plan.name + "/testFailover" + kAsrV,
+                    tfo_ex["parameters"]["input"].dump());
   CHECK(tfo.status == 202);
   CHECK(tfo_ex["responses"].contains("202"));
   s.clock.advance(7min);
-  compare(tfo_ex, "200", s.call("GET", vault + "/replicationRecoveryPlans/" + plan.name + kAsrV), "RecoveryPlan after TestFailover");
+  compare(tfo_ex, "200", s.call("GET", vault + "/replicationRecoveryPlans/" + plan.name + kAsrV),
+          "RecoveryPlan after TestFailover");
   const auto job_name = tfo.header("Location")->substr(tfo.header("Location")->find("/operationresults/") + 18, 36);
-  s.call("POST", vault + "/replicationRecoveryPlans/" + plan.name + "/testFailoverCleanup" + kAsrV, R"({"properties":{"comments":"x"}})");
+  s.call("POST", vault + "/replicationRecoveryPlans/" + plan.name + "/testFailoverCleanup" + kAsrV,
+         R"({"properties":{"comments":"x"}})");
   s.clock.advance(4min);
   compare(job_ex, "200", s.call("GET", vault + "/replicationJobs/" + job_name + kAsrV), "ReplicationJobs_Get");
 
   const auto bvault = "/subscriptions/" + p(rp_ex, "subscriptionId") + "/resourceGroups/" + bv.resource_group +
                       "/providers/Microsoft.RecoveryServices/vaults/" + bv.name;
   const auto item = bvault + "/backupFabrics/Azure/protectionContainers/" + bi.container + "/protectedItems/" + bi.name;
-  compare(rp_ex, "200", s.call("GET", item + "/recoveryPoints/" + p(rp_ex, "recoveryPointId") + kBkV), "RecoveryPoints_Get");
+  compare(rp_ex, "200", s.call("GET", item + "/recoveryPoints/" + p(rp_ex, "recoveryPointId") + kBkV),
+          "RecoveryPoints_Get");
   auto trig = s.call("POST", item + "/backup" + kBkV, trig_ex["parameters"]["parameters"].dump());
   CHECK(trig.status == 202);
-  for (const auto& [name, value] : trig_ex["responses"]["202"]["headers"].items()) CHECK_MESSAGE(trig.header(name), name);
+  for (const auto& [name, value] : trig_ex["responses"]["202"]["headers"].items())
+    CHECK_MESSAGE(trig.header(name), name);
   const auto async = *trig.header("Azure-AsyncOperation");
   s.clock.advance(1min);
   auto st = s.call("GET", async.substr(async.find("/subscriptions/")));
@@ -788,7 +828,8 @@ TEST_CASE("on a ScaledClock a job's simulated minutes pass in real milliseconds"
   Simulator sim(base_world(), clock);
   const auto base = sim.start();
   HttpClient client;
-  const auto send = [&](const std::string& method, const std::string& path, const std::string& body, const std::string& token) {
+  const auto send = [&](const std::string& method, const std::string& path, const std::string& body,
+                        const std::string& token) {
     HttpRequest req;
     req.method = method;
     req.url = base + path;
@@ -798,9 +839,13 @@ TEST_CASE("on a ScaledClock a job's simulated minutes pass in real milliseconds"
     REQUIRE(r.has_value());
     return *r;
   };
-  const auto token = json::parse(send("POST", "/t/oauth2/v2.0/token", "grant_type=client_credentials&client_id=a&client_secret=b&scope=s", "").body)["access_token"].get<std::string>();
-  auto r = send("POST", kVault + "/replicationRecoveryPlans/rp1/unplannedFailover" + kAsrV,
-                R"({"properties":{"failoverDirection":"PrimaryToRecovery","sourceSiteOperations":"NotRequired"}})", token);
+  const auto token = json::parse(send("POST", "/t/oauth2/v2.0/token",
+                                      "grant_type=client_credentials&client_id=a&client_secret=b&scope=s", "")
+                                     .body)["access_token"]
+                         .get<std::string>();
+  auto r =
+      send("POST", kVault + "/replicationRecoveryPlans/rp1/unplannedFailover" + kAsrV,
+           R"({"properties":{"failoverDirection":"PrimaryToRecovery","sourceSiteOperations":"NotRequired"}})", token);
   REQUIRE(r.status == 202);
   const auto location = *r.header("Location");
   const auto job = location.substr(location.find("/operationresults/") + 18, 36);

@@ -18,8 +18,9 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <vector>
+#include <string_view>
 #include <tl/expected.hpp>
+#include <vector>
 
 #include "dr/clock.h"
 #include "dr/diagnostic.h"
@@ -78,15 +79,15 @@ struct AsrPlan {
 };
 
 struct AsrJob {
-  std::string name;       // a GUID
-  std::string scenario;   // UnplannedFailover, TestFailover, ...
-  std::string target;     // the plan or item name
+  std::string name;      // a GUID
+  std::string scenario;  // UnplannedFailover, TestFailover, ...
+  std::string target;    // the plan or item name
   bool on_plan = true;
   Clock::time_point started{};
   Clock::wall_time started_wall{};
   Duration duration{};
-  bool fail = false;      // ends Failed (a world `fail:` rule)
-  bool applied = false;   // its effect on plan/items done
+  bool fail = false;     // ends Failed (a world `fail:` rule)
+  bool applied = false;  // its effect on plan/items done
   bool cancelled = false;
 };
 
@@ -183,13 +184,13 @@ struct Probe {
 };
 
 struct FaultRule {
-  std::string name;         // for the request log
-  std::string method;       // empty: any
-  std::string path_regex;   // ECMAScript, searched in the path; empty: any
-  std::string operation;    // e.g. ReplicationRecoveryPlans_UnplannedFailover, Endpoints_Update, agent.run, probe
-  int count = -1;           // how many matching requests it hits; -1: all
-  int after = 0;            // let this many matching requests through first
-  double probability = 1;   // of hitting each eligible request (seeded)
+  std::string name;        // for the request log
+  std::string method;      // empty: any
+  std::string path_regex;  // ECMAScript, searched in the path; empty: any
+  std::string operation;   // e.g. ReplicationRecoveryPlans_UnplannedFailover, Endpoints_Update, agent.run, probe
+  int count = -1;          // how many matching requests it hits; -1: all
+  int after = 0;           // let this many matching requests through first
+  double probability = 1;  // of hitting each eligible request (seeded)
   enum class Effect { status, delay, reset, truncate, invalid_json } effect = Effect::status;
   int status = 503;
   std::string error_code = "ServiceUnavailable";
@@ -239,13 +240,13 @@ tl::expected<World, Diagnostics> load_world_text(const std::string& name, std::s
 // ---- The server -----------------------------------------------------------------------------
 
 struct LoggedRequest {
-  std::string method, path, query;  // path percent-decoded
-  std::string operation;             // e.g. Endpoints_Update, token, probe, agent.run
-  std::string original_url;          // X-Edgedr-Sim-Original-Url, when routed
+  std::string method, path, query;                           // path percent-decoded
+  std::string operation;                                     // e.g. Endpoints_Update, token, probe, agent.run
+  std::string original_url;                                  // X-Edgedr-Sim-Original-Url, when routed
   std::vector<std::pair<std::string, std::string>> headers;  // selected, credentials redacted
-  std::string body_sha256;           // of the request body; empty when there was none
-  int status = 0;                    // 0: the connection was closed without an answer
-  std::string fault;                 // the fault rule that answered, if any
+  std::string body_sha256;                                   // of the request body; empty when there was none
+  int status = 0;                                            // 0: the connection was closed without an answer
+  std::string fault;                                         // the fault rule that answered, if any
   Clock::wall_time time{};
 };
 
@@ -272,14 +273,15 @@ class Simulator {
   std::unique_ptr<Impl> impl_;
 };
 
-// --simulate in one call: derive the world from `runbook`, merge `world_file` over it (if any),
+// --simulate in one call: derive the world from `runbook`, lay `world_file` over it (if any),
 // start a Simulator on 127.0.0.1 and route every HttpClient request to it. The returned
-// simulator must outlive the run; destroying it stops the server and clears the route. The
-// caller must also point the Azure pipeline at it: cloud arm_endpoint and authority_host =
-// base_url() (+ "/" for the authority), and a client-secret credential with any id/secret for
-// the world's tenant (the token endpoint accepts any). Errors: the world file's diagnostics.
+// simulator must outlive the run; destroying it stops the server and clears the route. The Azure
+// pipeline keeps its cloud's real endpoints (management.azure.com, login.microsoftonline.com:
+// routed, answered by path); give it a client-secret credential with any tenant, id and secret.
+// Use `clock` for the engine too, so Retry-After and job durations shrink together.
+// Errors: the world file's diagnostics (exit 78).
 tl::expected<std::unique_ptr<Simulator>, Diagnostics> start_simulation(const Runbook& runbook,
-                                                                      const std::optional<std::string>& world_file,
-                                                                      Clock& clock);
+                                                                       const std::optional<std::string>& world_file,
+                                                                       Clock& clock);
 
 }  // namespace dr::sim

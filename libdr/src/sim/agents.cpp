@@ -80,7 +80,8 @@ Routed route_agent(State& s, const Request& r, Agent& agent, const std::string& 
       if (!agent.healthy) return agent_error(503, "Unavailable", "The agent is not healthy.");
       if (!action_of(agent, name)) return agent_error(404, "UnknownAction", "The agent has no action '" + name + "'.");
       const auto body = parse_json(r.body.empty() ? "{}" : r.body);
-      if (!body || !body->is_object()) return agent_error(400, "BadRequest", "The body must be a JSON object {\"args\":{...}}.");
+      if (!body || !body->is_object())
+        return agent_error(400, "BadRequest", "The body must be a JSON object {\"args\":{...}}.");
       const auto key = r.header("Idempotency-Key").value_or("");
       if (!key.empty())
         for (const auto& run : agent.runs)
@@ -132,7 +133,11 @@ json agent_state(State& s) {
     json actions = json::array(), checks = json::array();
     for (const auto& x : ag.actions) actions.push_back(x.name);
     for (const auto& x : ag.checks) checks.push_back({{"name", x.name}, {"ok", x.ok}});
-    a.push_back({{"name", ag.name}, {"url", ag.url}, {"healthy", ag.healthy}, {"actions", actions}, {"checks", checks},
+    a.push_back({{"name", ag.name},
+                 {"url", ag.url},
+                 {"healthy", ag.healthy},
+                 {"actions", actions},
+                 {"checks", checks},
                  {"runs", runs}});
   }
   return a;

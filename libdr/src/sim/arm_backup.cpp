@@ -31,7 +31,9 @@ std::string item_id(const BackupVault& v, const BackupItem& it, const std::strin
          "/protectedItems/" + it.name;
 }
 
-bool job_done(const State& s, const BackupJob& j) { return s.now() >= j.started + j.duration; }
+bool job_done(const State& s, const BackupJob& j) {
+  return s.now() >= j.started + j.duration;
+}
 
 void refresh(State& s, BackupVault& v) {
   for (auto& j : v.jobs) {
@@ -43,8 +45,9 @@ void refresh(State& s, BackupVault& v) {
         // A successful backup leaves a recovery point, newest first.
         long long newest = 0;
         for (const auto& rp : it.recovery_points) newest = std::max(newest, std::atoll(rp.id.c_str()));
-        it.recovery_points.insert(it.recovery_points.begin(),
-                                  RecoveryPoint{std::to_string(newest + 1000), j.started_wall + j.duration, "AppConsistent"});
+        it.recovery_points.insert(
+            it.recovery_points.begin(),
+            RecoveryPoint{std::to_string(newest + 1000), j.started_wall + j.duration, "AppConsistent"});
       }
   }
 }
@@ -56,10 +59,15 @@ json job_json(const State& s, const BackupVault& v, const BackupJob& j, const st
   json tasks = json::array();
   if (j.operation == "Backup") {
     const bool snap_done = done || elapsed >= j.duration / 4;
-    tasks.push_back({{"taskId", "Take Snapshot"}, {"status", snap_done ? (j.fail && done ? "Completed" : "Completed") : "InProgress"}});
-    tasks.push_back({{"taskId", "Transfer data to vault"}, {"status", done ? (j.fail ? "Failed" : "Completed") : snap_done ? "InProgress" : "NotStarted"}});
+    tasks.push_back({{"taskId", "Take Snapshot"},
+                     {"status", snap_done ? (j.fail && done ? "Completed" : "Completed") : "InProgress"}});
+    tasks.push_back({{"taskId", "Transfer data to vault"},
+                     {"status", done        ? (j.fail ? "Failed" : "Completed")
+                                : snap_done ? "InProgress"
+                                            : "NotStarted"}});
   } else {
-    tasks.push_back({{"taskId", "Transfer data from vault"}, {"status", done ? (j.fail ? "Failed" : "Completed") : "InProgress"}});
+    tasks.push_back(
+        {{"taskId", "Transfer data from vault"}, {"status", done ? (j.fail ? "Failed" : "Completed") : "InProgress"}});
   }
   json props = {{"jobType", "AzureIaaSVMJob"},
                 {"activityId", j.id + "-activity"},
@@ -73,7 +81,8 @@ json job_json(const State& s, const BackupVault& v, const BackupJob& j, const st
                 {"virtualMachineVersion", "Compute"}};
   if (done) props["endTime"] = iso_time(j.started_wall + j.duration);
   if (done && j.fail)
-    props["errorDetails"] = json::array({{{"errorCode", 400001}, {"errorString", "The operation failed (simulated)."},
+    props["errorDetails"] = json::array({{{"errorCode", 400001},
+                                          {"errorString", "The operation failed (simulated)."},
                                           {"recommendations", json::array({"Retry the operation."})}}});
   return {{"id", vault_id(v, sub) + "/backupJobs/" + j.id},
           {"name", j.id},
@@ -82,30 +91,33 @@ json job_json(const State& s, const BackupVault& v, const BackupJob& j, const st
 }
 
 json rp_json(const BackupVault& v, const BackupItem& it, const RecoveryPoint& rp, const std::string& sub) {
-  return {{"id", item_id(v, it, sub) + "/recoveryPoints/" + rp.id},
-          {"name", rp.id},
-          {"type", "Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/recoveryPoints"},
-          {"properties",
-           {{"objectType", "IaasVMRecoveryPoint"},
-            {"recoveryPointType", rp.type},
-            {"recoveryPointTime", iso_time(rp.time)},
-            {"recoveryPointAdditionalInfo", ""},
-            {"sourceVMStorageType", "NormalStorage"},
-            {"isSourceVMEncrypted", false},
-            {"isInstantIlrSessionActive", false},
-            {"recoveryPointTierDetails",
-             json::array({{{"type", "InstantRP"}, {"status", "Valid"}}, {{"type", "HardenedRP"}, {"status", "Valid"}}})},
-            {"isManagedVirtualMachine", true},
-            {"virtualMachineSize", "Standard_D4s_v5"},
-            {"originalStorageAccountOption", false},
-            {"isPrivateAccessEnabledOnAnyDisk", false},
-            {"recoveryPointMoveReadinessInfo", {{"ArchivedRP", {{"isReadyForMove", false}}}}},
-            {"zones", nullptr}}}};
+  return {
+      {"id", item_id(v, it, sub) + "/recoveryPoints/" + rp.id},
+      {"name", rp.id},
+      {"type", "Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems/recoveryPoints"},
+      {"properties",
+       {{"objectType", "IaasVMRecoveryPoint"},
+        {"recoveryPointType", rp.type},
+        {"recoveryPointTime", iso_time(rp.time)},
+        {"recoveryPointAdditionalInfo", ""},
+        {"sourceVMStorageType", "NormalStorage"},
+        {"isSourceVMEncrypted", false},
+        {"isInstantIlrSessionActive", false},
+        {"recoveryPointTierDetails",
+         json::array({{{"type", "InstantRP"}, {"status", "Valid"}}, {{"type", "HardenedRP"}, {"status", "Valid"}}})},
+        {"isManagedVirtualMachine", true},
+        {"virtualMachineSize", "Standard_D4s_v5"},
+        {"originalStorageAccountOption", false},
+        {"isPrivateAccessEnabledOnAnyDisk", false},
+        {"recoveryPointMoveReadinessInfo", {{"ArchivedRP", {{"isReadyForMove", false}}}}},
+        {"zones", nullptr}}}};
 }
 
 json operation_json(const State& s, const BackupVault& v, const BackupOperation& op) {
   const bool done = s.now() >= op.started + v.operation_delay;
-  json body = {{"id", op.id}, {"name", op.id}, {"status", done ? "Succeeded" : "InProgress"},
+  json body = {{"id", op.id},
+               {"name", op.id},
+               {"status", done ? "Succeeded" : "InProgress"},
                {"startTime", iso_time(op.started_wall)}};
   if (done) {
     body["endTime"] = iso_time(op.started_wall + v.operation_delay);
@@ -201,14 +213,16 @@ std::optional<Routed> route_backup(State& s, const Request& r, const std::vector
                       {"healthStatus", "Passed"},
                       {"backupManagementType", "AzureIaasVM"}};
         if (last) props["lastRecoveryPoint"] = iso_time(last->time);
-        a.push_back({{"id", item_id(*v, it, sub)}, {"name", it.name},
+        a.push_back({{"id", item_id(*v, it, sub)},
+                     {"name", it.name},
                      {"type", "Microsoft.RecoveryServices/vaults/backupFabrics/protectionContainers/protectedItems"},
                      {"properties", props}});
       }
       (void)s;
       return Reply::json_body(200, json{{"value", a}});
     });
-  if ((iequals(t[0], "backupOperations") || iequals(t[0], "backupOperationResults")) && t.size() == 2 && r.method == "GET") {
+  if ((iequals(t[0], "backupOperations") || iequals(t[0], "backupOperationResults")) && t.size() == 2 &&
+      r.method == "GET") {
     const auto id = t[1];
     const bool status = iequals(t[0], "backupOperations");
     return mk(status ? "BackupOperationStatuses_Get" : "BackupOperationResults_Get", [&s, vault, no_vault, id, status] {
@@ -218,8 +232,9 @@ std::optional<Routed> route_backup(State& s, const Request& r, const std::vector
         if (iequals(op.id, id)) {
           if (status) return Reply::json_body(200, operation_json(s, *v, op));
           const bool done = s.now() >= op.started + v->operation_delay;
-          return Reply{done ? 204 : 202, done ? std::vector<std::pair<std::string, std::string>>{}
-                                              : std::vector<std::pair<std::string, std::string>>{{"Retry-After", "60"}},
+          return Reply{done ? 204 : 202,
+                       done ? std::vector<std::pair<std::string, std::string>>{}
+                            : std::vector<std::pair<std::string, std::string>>{{"Retry-After", "60"}},
                        "", "application/json"};
         }
       return arm_error(404, "BMSUserErrorOperationNotFound", "The operation '" + id + "' was not found.");
@@ -289,7 +304,8 @@ std::optional<Routed> route_backup(State& s, const Request& r, const std::vector
                   return rp ? Reply::json_body(200, rp_json(v, it, *rp, sub)) : no_rp();
                 }));
     if (rest.size() == 3 && iequals(rest[2], "restore") && r.method == "POST")
-      return mk("Restores_Trigger", with_item([&s, &r, sub, find_rp, no_rp, need_object_type](BackupVault& v, BackupItem& it) {
+      return mk("Restores_Trigger",
+                with_item([&s, &r, sub, find_rp, no_rp, need_object_type](BackupVault& v, BackupItem& it) {
                   if (!find_rp(it)) return no_rp();
                   if (auto bad = need_object_type("restore")) return *bad;
                   return start(s, v, it, "Restore", r, sub);

@@ -21,16 +21,19 @@ const ActionInfo kActions[] = {
     {"plannedFailover", "PlannedFailover", "failover", "PlannedFailover", "PlannedFailover"},
     {"unplannedFailover", "UnplannedFailover", "failover", "UnplannedFailover", "UnplannedFailover"},
     {"testFailover", "TestFailover", "test-failover", "TestFailover", "TestFailover"},
-    {"testFailoverCleanup", "TestFailoverCleanup", "test-failover-cleanup", "TestFailoverCleanup", "TestFailoverCleanup"},
+    {"testFailoverCleanup", "TestFailoverCleanup", "test-failover-cleanup", "TestFailoverCleanup",
+     "TestFailoverCleanup"},
     {"failoverCommit", "Commit", "commit", "Commit", "FailoverCommit"},
     {"failoverCancel", "CancelFailover", "cancel", "CancelFailover", "FailoverCancel"},
     {"reProtect", "ReprotectVirtualMachine", "reprotect", "ReverseReplicate", "Reprotect"},
 };
 
-const std::map<std::string, Duration> kDefaultDurations = {
-    {"failover", std::chrono::minutes(6)}, {"test-failover", std::chrono::minutes(6)},
-    {"test-failover-cleanup", std::chrono::minutes(3)}, {"commit", std::chrono::minutes(1)},
-    {"cancel", std::chrono::minutes(3)}, {"reprotect", std::chrono::minutes(15)}};
+const std::map<std::string, Duration> kDefaultDurations = {{"failover", std::chrono::minutes(6)},
+                                                           {"test-failover", std::chrono::minutes(6)},
+                                                           {"test-failover-cleanup", std::chrono::minutes(3)},
+                                                           {"commit", std::chrono::minutes(1)},
+                                                           {"cancel", std::chrono::minutes(3)},
+                                                           {"reprotect", std::chrono::minutes(15)}};
 
 std::string vault_id(const AsrVault& v, const std::string& sub) {
   return "/Subscriptions/" + sub + "/resourceGroups/" + v.resource_group +
@@ -103,22 +106,28 @@ void refresh(State& s, AsrVault& v) {
       clear_busy(v, j);
       continue;
     }
-    if (j.scenario == "PlannedFailover" || j.scenario == "UnplannedFailover") set_phase(v, j, "failed-over", false);
-    else if (j.scenario == "TestFailover") set_phase(v, j, "test-failed-over", false);
-    else if (j.scenario == "TestFailoverCleanup") set_phase(v, j, "protected", false);
-    else if (j.scenario == "Commit") set_phase(v, j, "committed", false);
-    else if (j.scenario == "CancelFailover") set_phase(v, j, "protected", false);
-    else if (j.scenario == "ReprotectVirtualMachine") set_phase(v, j, "protected", true);
+    if (j.scenario == "PlannedFailover" || j.scenario == "UnplannedFailover")
+      set_phase(v, j, "failed-over", false);
+    else if (j.scenario == "TestFailover")
+      set_phase(v, j, "test-failed-over", false);
+    else if (j.scenario == "TestFailoverCleanup")
+      set_phase(v, j, "protected", false);
+    else if (j.scenario == "Commit")
+      set_phase(v, j, "committed", false);
+    else if (j.scenario == "CancelFailover")
+      set_phase(v, j, "protected", false);
+    else if (j.scenario == "ReprotectVirtualMachine")
+      set_phase(v, j, "protected", true);
   }
 }
 
 json job_json(const State& s, const AsrVault& v, const AsrJob& j, const std::string& sub) {
   const auto state = job_state(s, v, j);
-  const double fraction =
-      j.duration.count() > 0
-          ? std::min(1.0, std::chrono::duration<double>(s.now() - j.started) / std::chrono::duration<double>(j.duration))
-          : 1.0;
-  const char* task_names[] = {"Prerequisites check", "Run the operation on the virtual machines", "Start the virtual machines"};
+  const double fraction = j.duration.count() > 0 ? std::min(1.0, std::chrono::duration<double>(s.now() - j.started) /
+                                                                     std::chrono::duration<double>(j.duration))
+                                                 : 1.0;
+  const char* task_names[] = {"Prerequisites check", "Run the operation on the virtual machines",
+                              "Start the virtual machines"};
   json tasks = json::array();
   for (int i = 0; i < 3; ++i) {
     const double begin = i / 3.0, end = (i + 1) / 3.0;
@@ -132,14 +141,17 @@ json job_json(const State& s, const AsrVault& v, const AsrJob& j, const std::str
               {"stateDescription", ts == "Succeeded" ? "Completed" : ts},
               {"allowedActions", json::array()},
               {"errors", json::array()}};
-    if (ts != "NotStarted") t["startTime"] = iso_time(j.started_wall + std::chrono::duration_cast<Duration>(j.duration * begin));
-    if (ts == "Succeeded") t["endTime"] = iso_time(j.started_wall + std::chrono::duration_cast<Duration>(j.duration * end));
+    if (ts != "NotStarted")
+      t["startTime"] = iso_time(j.started_wall + std::chrono::duration_cast<Duration>(j.duration * begin));
+    if (ts == "Succeeded")
+      t["endTime"] = iso_time(j.started_wall + std::chrono::duration_cast<Duration>(j.duration * end));
     tasks.push_back(t);
   }
-  const std::string desc = state == "Suspended"  ? "WaitingForStopTestFailover"
+  const std::string desc = state == "Suspended"   ? "WaitingForStopTestFailover"
                            : state == "Succeeded" ? "Completed"
                            : state == "Failed"    ? "Failed"
-                                                  : state == "Cancelled" ? "Cancelled" : "InProgress";
+                           : state == "Cancelled" ? "Cancelled"
+                                                  : "InProgress";
   json errors = json::array();
   if (state == "Failed")
     errors.push_back({{"serviceErrorDetails",
@@ -158,13 +170,14 @@ json job_json(const State& s, const AsrVault& v, const AsrJob& j, const std::str
                 {"tasks", tasks},
                 {"errors", errors},
                 {"startTime", iso_time(j.started_wall)},
-                {"allowedActions", state == "Failed" ? json::array({"Restart"}) : state == "InProgress" ? json::array({"Cancel"}) : json::array()},
+                {"allowedActions", state == "Failed"       ? json::array({"Restart"})
+                                   : state == "InProgress" ? json::array({"Cancel"})
+                                                           : json::array()},
                 {"targetObjectId", j.name + "-target"},
                 {"targetObjectName", j.target},
                 {"targetInstanceType", j.on_plan ? "RecoveryPlan" : "ProtectionEntity"},
                 {"customDetails", {{"instanceType", "AsrJobDetails"}, {"affectedObjectDetails", json::object()}}}};
-  if (state != "InProgress" && state != "Suspended")
-    props["endTime"] = iso_time(j.started_wall + j.duration);
+  if (state != "InProgress" && state != "Suspended") props["endTime"] = iso_time(j.started_wall + j.duration);
   return {{"id", vault_id(v, sub) + "/replicationJobs/" + j.name}, {"name", j.name}, {"properties", props}};
 }
 
@@ -175,10 +188,10 @@ std::string active_location(const std::string& phase, bool reversed) {
 
 json item_json(const State& s, const AsrVault& v, const AsrItem& it, const std::string& sub) {
   const std::string fabric_id = vault_id(v, sub) + "/replicationFabrics/" + it.fabric;
-  const std::string state = it.phase == "failed-over"   ? "FailedOver"
-                            : it.phase == "committed"    ? "FailoverCommitted"
-                            : it.busy_job.empty()        ? "Protected"
-                                                         : "InProgress";
+  const std::string state = it.phase == "failed-over" ? "FailedOver"
+                            : it.phase == "committed" ? "FailoverCommitted"
+                            : it.busy_job.empty()     ? "Protected"
+                                                      : "InProgress";
   json scenario = {{"scenarioName", "None"}, {"jobId", ""}, {"startTime", iso_time(s.wall())}};
   if (!it.busy_job.empty())
     if (const AsrJob* j = find_job(v, it.busy_job))
@@ -186,35 +199,40 @@ json item_json(const State& s, const AsrVault& v, const AsrItem& it, const std::
                   {"jobId", vault_id(v, sub) + "/replicationJobs/" + j->name},
                   {"startTime", iso_time(j->started_wall)}};
   const auto rpo = std::chrono::duration_cast<std::chrono::seconds>(it.lag).count();
-  return {{"id", fabric_id + "/replicationProtectionContainers/" + it.container + "/replicationProtectedItems/" + it.name},
-          {"name", it.name},
-          {"type", "Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers/replicationProtectedItems"},
-          {"properties",
-           {{"friendlyName", it.friendly_name.empty() ? it.name : it.friendly_name},
-            {"protectedItemType", "ProtectedItem"},
-            {"protectableItemId", fabric_id + "/replicationProtectionContainers/" + it.container + "/replicationProtectableItems/" + it.name},
-            {"recoveryServicesProviderId", fabric_id + "/replicationRecoveryServicesProviders/sim-provider"},
-            {"primaryFabricFriendlyName", it.fabric},
-            {"recoveryFabricFriendlyName", "recovery-fabric"},
-            {"recoveryFabricId", vault_id(v, sub) + "/replicationFabrics/recovery-fabric"},
-            {"primaryProtectionContainerFriendlyName", it.container},
-            {"recoveryProtectionContainerFriendlyName", "recovery-container"},
-            {"protectionState", state},
-            {"protectionStateDescription", state},
-            {"activeLocation", active_location(it.phase, it.reversed)},
-            {"testFailoverState", it.phase == "test-failed-over" ? "WaitingForCompletion" : "None"},
-            {"testFailoverStateDescription", it.phase == "test-failed-over" ? "Waiting for test failover cleanup" : "None"},
-            {"allowedOperations", allowed_ops(it.phase, !it.busy_job.empty())},
-            {"replicationHealth", it.replication_health},
-            {"policyId", vault_id(v, sub) + "/replicationPolicies/sim-24-hour-retention-policy"},
-            {"policyFriendlyName", "sim-24-hour-retention-policy"},
-            {"recoveryContainerId", vault_id(v, sub) + "/replicationFabrics/recovery-fabric/replicationProtectionContainers/recovery-container"},
-            {"currentScenario", scenario},
-            {"providerSpecificDetails",
-             {{"instanceType", it.provider},
-              {"rpoInSeconds", rpo},
-              {"lastRpoCalculatedTime", iso_time(s.wall())},
-              {"failoverDirection", it.reversed ? "RecoveryToPrimary" : "PrimaryToRecovery"}}}}}};
+  return {
+      {"id", fabric_id + "/replicationProtectionContainers/" + it.container + "/replicationProtectedItems/" + it.name},
+      {"name", it.name},
+      {"type",
+       "Microsoft.RecoveryServices/vaults/replicationFabrics/replicationProtectionContainers/"
+       "replicationProtectedItems"},
+      {"properties",
+       {{"friendlyName", it.friendly_name.empty() ? it.name : it.friendly_name},
+        {"protectedItemType", "ProtectedItem"},
+        {"protectableItemId",
+         fabric_id + "/replicationProtectionContainers/" + it.container + "/replicationProtectableItems/" + it.name},
+        {"recoveryServicesProviderId", fabric_id + "/replicationRecoveryServicesProviders/sim-provider"},
+        {"primaryFabricFriendlyName", it.fabric},
+        {"recoveryFabricFriendlyName", "recovery-fabric"},
+        {"recoveryFabricId", vault_id(v, sub) + "/replicationFabrics/recovery-fabric"},
+        {"primaryProtectionContainerFriendlyName", it.container},
+        {"recoveryProtectionContainerFriendlyName", "recovery-container"},
+        {"protectionState", state},
+        {"protectionStateDescription", state},
+        {"activeLocation", active_location(it.phase, it.reversed)},
+        {"testFailoverState", it.phase == "test-failed-over" ? "WaitingForCompletion" : "None"},
+        {"testFailoverStateDescription", it.phase == "test-failed-over" ? "Waiting for test failover cleanup" : "None"},
+        {"allowedOperations", allowed_ops(it.phase, !it.busy_job.empty())},
+        {"replicationHealth", it.replication_health},
+        {"policyId", vault_id(v, sub) + "/replicationPolicies/sim-24-hour-retention-policy"},
+        {"policyFriendlyName", "sim-24-hour-retention-policy"},
+        {"recoveryContainerId",
+         vault_id(v, sub) + "/replicationFabrics/recovery-fabric/replicationProtectionContainers/recovery-container"},
+        {"currentScenario", scenario},
+        {"providerSpecificDetails",
+         {{"instanceType", it.provider},
+          {"rpoInSeconds", rpo},
+          {"lastRpoCalculatedTime", iso_time(s.wall())},
+          {"failoverDirection", it.reversed ? "RecoveryToPrimary" : "PrimaryToRecovery"}}}}}};
 }
 
 json plan_json(const State& s, const AsrVault& v, const AsrPlan& p, const std::string& sub) {
@@ -227,7 +245,9 @@ json plan_json(const State& s, const AsrVault& v, const AsrPlan& p, const std::s
         provider = it.provider;
       }
   const auto empty_group = [](const char* type) {
-    return json{{"groupType", type}, {"replicationProtectedItems", json::array()}, {"startGroupActions", json::array()},
+    return json{{"groupType", type},
+                {"replicationProtectedItems", json::array()},
+                {"startGroupActions", json::array()},
                 {"endGroupActions", json::array()}};
   };
   json groups = json::array({empty_group("Shutdown"), empty_group("Failover")});
@@ -257,7 +277,9 @@ json plan_json(const State& s, const AsrVault& v, const AsrPlan& p, const std::s
           {"properties", props}};
 }
 
-std::string required_direction(bool reversed) { return reversed ? "RecoveryToPrimary" : "PrimaryToRecovery"; }
+std::string required_direction(bool reversed) {
+  return reversed ? "RecoveryToPrimary" : "PrimaryToRecovery";
+}
 
 // Checks an action's body (CONTRACTS.md §2); an error reply when a required field is missing.
 std::optional<Reply> validate_body(const ActionInfo& a, const std::string& body, bool on_plan, bool reversed,
@@ -267,8 +289,8 @@ std::optional<Reply> validate_body(const ActionInfo& a, const std::string& body,
   if (no_body) return std::nullopt;
   const auto j = parse_json(body.empty() ? "null" : body);
   if (!j || !j->is_object() || !j->contains("properties") || !(*j)["properties"].is_object())
-    return arm_error(400, "InvalidInput", "The request body must be a JSON object with 'properties' (required for " +
-                                              name + ").");
+    return arm_error(400, "InvalidInput",
+                     "The request body must be a JSON object with 'properties' (required for " + name + ").");
   const auto& p = (*j)["properties"];
   const auto need = [&](const char* key) -> std::optional<Reply> {
     if (!p.contains(key) || !p[key].is_string() || p[key].get<std::string>().empty())
@@ -281,9 +303,9 @@ std::optional<Reply> validate_body(const ActionInfo& a, const std::string& body,
     if (dir != "PrimaryToRecovery" && dir != "RecoveryToPrimary")
       return arm_error(400, "InvalidInput", "failoverDirection must be PrimaryToRecovery or RecoveryToPrimary.");
     if (phase == "protected" && dir != required_direction(reversed))
-      return arm_error(400, "FailoverDirectionInvalid",
-                       "Failover direction " + dir + " is not possible: the items replicate " +
-                           required_direction(reversed) + ".");
+      return arm_error(
+          400, "FailoverDirectionInvalid",
+          "Failover direction " + dir + " is not possible: the items replicate " + required_direction(reversed) + ".");
   }
   if (name == "unplannedFailover") {
     if (auto e = need("sourceSiteOperations")) return e;
@@ -314,8 +336,8 @@ std::optional<Reply> validate_body(const ActionInfo& a, const std::string& body,
   return std::nullopt;
 }
 
-Reply start_job(State& s, AsrVault& v, const ActionInfo& a, bool on_plan, const std::string& target,
-                const Request& r, const std::string& sub) {
+Reply start_job(State& s, AsrVault& v, const ActionInfo& a, bool on_plan, const std::string& target, const Request& r,
+                const std::string& sub) {
   AsrJob j;
   j.name = s.guid();
   j.scenario = a.scenario;
@@ -343,9 +365,10 @@ Reply start_job(State& s, AsrVault& v, const ActionInfo& a, bool on_plan, const 
   const auto base = r.origin + vault_id(v, sub);
   Reply rep;
   rep.status = 202;
-  rep.headers = {{"Location", base + "/replicationJobs/" + j.name + "/operationresults/" + j.name + "?api-version=" + version},
-                 {"Azure-AsyncOperation", base + "/replicationOperationStatus/" + j.name + "?api-version=" + version},
-                 {"Retry-After", "30"}};
+  rep.headers = {
+      {"Location", base + "/replicationJobs/" + j.name + "/operationresults/" + j.name + "?api-version=" + version},
+      {"Azure-AsyncOperation", base + "/replicationOperationStatus/" + j.name + "?api-version=" + version},
+      {"Retry-After", "30"}};
   return rep;
 }
 
@@ -379,7 +402,7 @@ std::optional<Routed> route_site_recovery(State& s, const Request& r, const std:
 
   // An action on a plan or an item: find the subject, check allowedOperations and the body, start a job.
   const auto action = [&s, &r, sub, vault, no_vault](bool on_plan, std::string name, std::string fabric,
-                                                      std::string container, const ActionInfo* a) {
+                                                     std::string container, const ActionInfo* a) {
     return [&s, &r, sub, vault, no_vault, on_plan, name, fabric, container, a] {
       AsrVault* v = vault();
       if (!v) return no_vault();
@@ -395,7 +418,9 @@ std::optional<Routed> route_site_recovery(State& s, const Request& r, const std:
             reversed = p.reversed;
             target = p.name;
           }
-        if (!busy) return arm_error(404, "NotFound", "The recovery plan '" + name + "' was not found in vault '" + v->name + "'.");
+        if (!busy)
+          return arm_error(404, "NotFound",
+                           "The recovery plan '" + name + "' was not found in vault '" + v->name + "'.");
       } else {
         for (auto& it : v->items)
           if (iequals(it.name, name) && iequals(it.fabric, fabric) && iequals(it.container, container)) {
@@ -460,14 +485,16 @@ std::optional<Routed> route_site_recovery(State& s, const Request& r, const std:
       iequals(tail[4], "replicationProtectedItems")) {
     const auto fabric = tail[1], container = tail[3];
     if (tail.size() == 5 && r.method == "GET")
-      return mk("ReplicationProtectedItems_ListByReplicationProtectionContainers", [&s, sub, vault, no_vault, fabric, container] {
-        AsrVault* v = vault();
-        if (!v) return no_vault();
-        json a = json::array();
-        for (const auto& it : v->items)
-          if (iequals(it.fabric, fabric) && iequals(it.container, container)) a.push_back(item_json(s, *v, it, sub));
-        return Reply::json_body(200, json{{"value", a}});
-      });
+      return mk("ReplicationProtectedItems_ListByReplicationProtectionContainers",
+                [&s, sub, vault, no_vault, fabric, container] {
+                  AsrVault* v = vault();
+                  if (!v) return no_vault();
+                  json a = json::array();
+                  for (const auto& it : v->items)
+                    if (iequals(it.fabric, fabric) && iequals(it.container, container))
+                      a.push_back(item_json(s, *v, it, sub));
+                  return Reply::json_body(200, json{{"value", a}});
+                });
     if (tail.size() == 6 && r.method == "GET") {
       const auto name = tail[5];
       return mk("ReplicationProtectedItems_Get", [&s, sub, vault, no_vault, fabric, container, name] {
@@ -521,10 +548,12 @@ std::optional<Routed> route_site_recovery(State& s, const Request& r, const std:
               return arm_error(409, "OperationNotAllowed", "The job '" + name + "' is not running.");
             j.cancelled = true;
             clear_busy(*v, j);
-            Reply rep{202, {{"Location", r.origin + vault_id(*v, sub) + "/replicationJobs/" + j.name + "/operationresults/" +
-                                             j.name + "?api-version=" + r.param("api-version")},
-                            {"Retry-After", "30"}},
-                      "", "application/json"};
+            Reply rep{202,
+                      {{"Location", r.origin + vault_id(*v, sub) + "/replicationJobs/" + j.name + "/operationresults/" +
+                                        j.name + "?api-version=" + r.param("api-version")},
+                       {"Retry-After", "30"}},
+                      "",
+                      "application/json"};
             return rep;
           }
         return arm_error(404, "NotFound", "The job '" + name + "' was not found.");
@@ -540,8 +569,10 @@ std::optional<Routed> route_site_recovery(State& s, const Request& r, const std:
       if (!j) return arm_error(404, "NotFound", "The operation '" + name + "' was not found.");
       const auto st = job_state(s, *v, *j);
       // A test failover's operation is done when it waits for cleanup (its success state).
-      const std::string status = st == "InProgress" ? "InProgress" : st == "Failed" ? "Failed"
-                                 : st == "Cancelled" ? "Canceled" : "Succeeded";
+      const std::string status = st == "InProgress"  ? "InProgress"
+                                 : st == "Failed"    ? "Failed"
+                                 : st == "Cancelled" ? "Canceled"
+                                                     : "Succeeded";
       json body = {{"id", name}, {"name", name}, {"status", status}, {"startTime", iso_time(j->started_wall)}};
       if (status != "InProgress") body["endTime"] = iso_time(j->started_wall + j->duration);
       if (status == "Failed") body["error"] = {{"code", "70094"}, {"message", "The job failed (simulated)."}};
@@ -560,7 +591,8 @@ json asr_state(State& s) {
     for (const auto& p : v.plans) plans.push_back(plan_json(s, v, p, sub));
     for (const auto& it : v.items) items.push_back(item_json(s, v, it, sub));
     for (const auto& j : v.jobs) jobs.push_back(job_json(s, v, j, sub));
-    a.push_back({{"vault", v.name}, {"resource-group", v.resource_group}, {"plans", plans}, {"items", items}, {"jobs", jobs}});
+    a.push_back(
+        {{"vault", v.name}, {"resource-group", v.resource_group}, {"plans", plans}, {"items", items}, {"jobs", jobs}});
   }
   return a;
 }

@@ -27,8 +27,10 @@ std::string monitor_status(const State& s, const TmProfile& p, const TmEndpoint&
 
 json endpoint_json(const State& s, const TmProfile& p, const TmEndpoint& e, const std::string& sub) {
   json props = json::object();
-  if (e.type == "ExternalEndpoints") props["target"] = e.target;
-  else props["targetResourceId"] = e.target;
+  if (e.type == "ExternalEndpoints")
+    props["target"] = e.target;
+  else
+    props["targetResourceId"] = e.target;
   props["endpointStatus"] = e.status;
   if (e.weight) props["weight"] = *e.weight;
   if (e.priority) props["priority"] = *e.priority;
@@ -130,20 +132,23 @@ std::optional<Routed> route_traffic_manager(State& s, const Request& r, const st
     return nullptr;
   };
   const auto not_found = [pname] {
-    return arm_error(404, "NotFound", "The resource 'Microsoft.Network/trafficManagerProfiles/" + pname +
-                                          "' could not be found.");
+    return arm_error(404, "NotFound",
+                     "The resource 'Microsoft.Network/trafficManagerProfiles/" + pname + "' could not be found.");
   };
 
   if (seg.size() == 8) {
-    const std::string op = r.method == "GET" ? "Profiles_Get" : r.method == "PATCH" ? "Profiles_Update"
-                           : r.method == "PUT" ? "Profiles_CreateOrUpdate" : "Profiles_" + r.method;
+    const std::string op = r.method == "GET"     ? "Profiles_Get"
+                           : r.method == "PATCH" ? "Profiles_Update"
+                           : r.method == "PUT"   ? "Profiles_CreateOrUpdate"
+                                                 : "Profiles_" + r.method;
     return Routed{op, bucket, sub, true, kVersions, [&s, &r, sub, rg, pname, find_profile, not_found] {
                     TmProfile* p = find_profile();
                     if (r.method == "GET") return p ? Reply::json_body(200, profile_json(s, *p, sub)) : not_found();
                     if (r.method != "PATCH" && r.method != "PUT")
                       return arm_error(405, "MethodNotAllowed", "The simulator serves GET, PATCH and PUT on profiles.");
                     const auto body = parse_json(r.body);
-                    if (!body || !body->is_object()) return arm_error(400, "InvalidRequestContent", "The request body is not JSON.");
+                    if (!body || !body->is_object())
+                      return arm_error(400, "InvalidRequestContent", "The request body is not JSON.");
                     bool created = false;
                     if (!p) {
                       if (r.method == "PATCH") return not_found();
@@ -167,7 +172,8 @@ std::optional<Routed> route_traffic_manager(State& s, const Request& r, const st
                         e.name = je.value("name", "");
                         const auto type = je.value("type", std::string("externalEndpoints"));
                         const auto slash = type.rfind('/');
-                        if (auto t = endpoint_type_of(type.substr(slash == std::string::npos ? 0 : slash + 1))) e.type = *t;
+                        if (auto t = endpoint_type_of(type.substr(slash == std::string::npos ? 0 : slash + 1)))
+                          e.type = *t;
                         if (auto err = apply_endpoint(e, je.value("properties", json::object()))) return *err;
                         e.changed_at = s.now();
                         eps.push_back(e);
@@ -183,59 +189,71 @@ std::optional<Routed> route_traffic_manager(State& s, const Request& r, const st
   if (seg.size() != 10) return std::nullopt;
   const auto type = endpoint_type_of(seg[8]);
   const auto ename = seg[9];
-  const std::string op = r.method == "GET" ? "Endpoints_Get" : r.method == "PATCH" ? "Endpoints_Update"
-                         : r.method == "PUT" ? "Endpoints_CreateOrUpdate" : r.method == "DELETE" ? "Endpoints_Delete"
-                         : "Endpoints_" + r.method;
-  return Routed{op, bucket, sub, true, kVersions, [&s, &r, sub, type, ename, seg, find_profile, not_found] {
-                  TmProfile* p = find_profile();
-                  if (!p) return not_found();
-                  if (!type)
-                    return arm_error(400, "BadRequest", "'" + seg[8] +
-                                                            "' is not an endpoint type: use AzureEndpoints, "
-                                                            "ExternalEndpoints or NestedEndpoints.");
-                  auto it = std::find_if(p->endpoints.begin(), p->endpoints.end(),
-                                         [&](const TmEndpoint& e) { return iequals(e.name, ename) && e.type == *type; });
-                  const auto missing = [&] {
-                    return arm_error(404, "NotFound", "The endpoint '" + ename + "' of type '" + *type +
-                                                          "' was not found in profile '" + p->name + "'.");
-                  };
-                  if (r.method == "GET") return it == p->endpoints.end() ? missing() : Reply::json_body(200, endpoint_json(s, *p, *it, sub));
-                  if (r.method == "DELETE") {
-                    if (it == p->endpoints.end()) return Reply{204, {}, "", "application/json"};
-                    p->endpoints.erase(it);
-                    return Reply::json_body(200, json{{"boolean", true}});
-                  }
-                  if (r.method != "PATCH" && r.method != "PUT")
-                    return arm_error(405, "MethodNotAllowed", "The simulator serves GET, PATCH, PUT and DELETE on endpoints.");
-                  const auto body = parse_json(r.body);
-                  if (!body || !body->is_object()) return arm_error(400, "InvalidRequestContent", "The request body is not JSON.");
-                  if (r.method == "PATCH" && it == p->endpoints.end()) return missing();
-                  TmEndpoint e = it == p->endpoints.end() ? TmEndpoint{} : *it;
-                  const bool created = it == p->endpoints.end();
-                  if (created) {
-                    e.name = ename;
-                    e.type = *type;
-                  }
-                  if (r.method == "PUT") {  // a full replacement: unset values are gone
-                    e.priority.reset();
-                    e.weight.reset();
-                    e.status = "Enabled";
-                  }
-                  if (auto err = apply_endpoint(e, body->value("properties", json::object()))) return *err;
-                  TmProfile check = *p;
-                  if (created) check.endpoints.push_back(e);
-                  else check.endpoints[static_cast<std::size_t>(it - p->endpoints.begin())] = e;
-                  if (auto err = check_priorities(check)) return *err;
-                  e.changed_at = s.now();
-                  if (created) p->endpoints.push_back(e);
-                  else *it = e;
-                  return Reply::json_body(created ? 201 : 200, endpoint_json(s, *p, e, sub));
-                }};
+  const std::string op = r.method == "GET"      ? "Endpoints_Get"
+                         : r.method == "PATCH"  ? "Endpoints_Update"
+                         : r.method == "PUT"    ? "Endpoints_CreateOrUpdate"
+                         : r.method == "DELETE" ? "Endpoints_Delete"
+                                                : "Endpoints_" + r.method;
+  return Routed{
+      op, bucket, sub, true, kVersions, [&s, &r, sub, type, ename, seg, find_profile, not_found] {
+        TmProfile* p = find_profile();
+        if (!p) return not_found();
+        if (!type)
+          return arm_error(400, "BadRequest",
+                           "'" + seg[8] +
+                               "' is not an endpoint type: use AzureEndpoints, "
+                               "ExternalEndpoints or NestedEndpoints.");
+        auto it = std::find_if(p->endpoints.begin(), p->endpoints.end(),
+                               [&](const TmEndpoint& e) { return iequals(e.name, ename) && e.type == *type; });
+        const auto missing = [&] {
+          return arm_error(
+              404, "NotFound",
+              "The endpoint '" + ename + "' of type '" + *type + "' was not found in profile '" + p->name + "'.");
+        };
+        if (r.method == "GET")
+          return it == p->endpoints.end() ? missing() : Reply::json_body(200, endpoint_json(s, *p, *it, sub));
+        if (r.method == "DELETE") {
+          if (it == p->endpoints.end()) return Reply{204, {}, "", "application/json"};
+          p->endpoints.erase(it);
+          return Reply::json_body(200, json{{"boolean", true}});
+        }
+        if (r.method != "PATCH" && r.method != "PUT")
+          return arm_error(405, "MethodNotAllowed", "The simulator serves GET, PATCH, PUT and DELETE on endpoints.");
+        const auto body = parse_json(r.body);
+        if (!body || !body->is_object())
+          return arm_error(400, "InvalidRequestContent", "The request body is not JSON.");
+        if (r.method == "PATCH" && it == p->endpoints.end()) return missing();
+        TmEndpoint e = it == p->endpoints.end() ? TmEndpoint{} : *it;
+        const bool created = it == p->endpoints.end();
+        if (created) {
+          e.name = ename;
+          e.type = *type;
+        }
+        if (r.method == "PUT") {  // a full replacement: unset values are gone
+          e.priority.reset();
+          e.weight.reset();
+          e.status = "Enabled";
+        }
+        if (auto err = apply_endpoint(e, body->value("properties", json::object()))) return *err;
+        TmProfile check = *p;
+        if (created)
+          check.endpoints.push_back(e);
+        else
+          check.endpoints[static_cast<std::size_t>(it - p->endpoints.begin())] = e;
+        if (auto err = check_priorities(check)) return *err;
+        e.changed_at = s.now();
+        if (created)
+          p->endpoints.push_back(e);
+        else
+          *it = e;
+        return Reply::json_body(created ? 201 : 200, endpoint_json(s, *p, e, sub));
+      }};
 }
 
 json tm_state(const State& s) {
   json a = json::array();
-  for (const auto& p : s.world.profiles) a.push_back(profile_json(s, p, p.subscription.empty() ? "{subscription}" : p.subscription));
+  for (const auto& p : s.world.profiles)
+    a.push_back(profile_json(s, p, p.subscription.empty() ? "{subscription}" : p.subscription));
   return a;
 }
 

@@ -127,9 +127,14 @@ std::string path_of(const std::string& url) {
   return url.substr(start, url.find_first_of("?#", start) - start);
 }
 
-const std::vector<std::string> kSelectedHeaders = {
-    "Content-Type", "Idempotency-Key", "x-ms-client-request-id", "x-ms-correlation-request-id",
-    "Metadata",     "Authorization",   "If-Match",               "User-Agent"};
+const std::vector<std::string> kSelectedHeaders = {"Content-Type",
+                                                   "Idempotency-Key",
+                                                   "x-ms-client-request-id",
+                                                   "x-ms-correlation-request-id",
+                                                   "Metadata",
+                                                   "Authorization",
+                                                   "If-Match",
+                                                   "User-Agent"};
 
 }  // namespace
 
@@ -145,7 +150,8 @@ struct Simulator::Impl {
     for (auto& v : state.world.backup_vaults)
       for (auto& it : v.items)
         for (auto& rp : it.recovery_points)
-          if (rp.time < Clock::wall_time{} + std::chrono::hours(24 * 365)) rp.time = wall + (rp.time - Clock::wall_time{});
+          if (rp.time < Clock::wall_time{} + std::chrono::hours(24 * 365))
+            rp.time = wall + (rp.time - Clock::wall_time{});
   }
 
   void handle(const httplib::Request& hreq, httplib::Response& hres);
@@ -175,9 +181,16 @@ Routed Simulator::Impl::route(Request& r) {
                 for (const auto& l : state.log) {
                   json h = json::object();
                   for (const auto& [k, v] : l.headers) h[k] = v;
-                  a.push_back({{"time", iso_time(l.time)}, {"method", l.method}, {"path", l.path}, {"query", l.query},
-                               {"operation", l.operation}, {"original-url", l.original_url}, {"headers", h},
-                               {"body-sha256", l.body_sha256}, {"status", l.status}, {"fault", l.fault}});
+                  a.push_back({{"time", iso_time(l.time)},
+                               {"method", l.method},
+                               {"path", l.path},
+                               {"query", l.query},
+                               {"operation", l.operation},
+                               {"original-url", l.original_url},
+                               {"headers", h},
+                               {"body-sha256", l.body_sha256},
+                               {"status", l.status},
+                               {"fault", l.fault}});
                 }
                 return Reply::json_body(200, a);
               }};
@@ -249,8 +262,9 @@ std::optional<FaultRule> Simulator::Impl::fault_for(const Request& r, const Rout
 
 std::optional<Reply> Simulator::Impl::authenticate(const Request& r, const Routed& routed) {
   if (!routed.arm) return std::nullopt;
-  const auto challenge = "Bearer authorization_uri=\"https://login.microsoftonline.com/" + state.world.tenant +
-                         "\", error=\"invalid_token\", error_description=\"The access token is missing, invalid or expired.\"";
+  const auto challenge =
+      "Bearer authorization_uri=\"https://login.microsoftonline.com/" + state.world.tenant +
+      "\", error=\"invalid_token\", error_description=\"The access token is missing, invalid or expired.\"";
   const auto auth = r.header("Authorization");
   if (!auth || auth->rfind("Bearer ", 0) != 0 || auth->size() <= 7) {
     auto rep = arm_error(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.");
@@ -263,8 +277,9 @@ std::optional<Reply> Simulator::Impl::authenticate(const Request& r, const Route
                   std::find(state.world.tokens.begin(), state.world.tokens.end(), token) != state.world.tokens.end();
   if (!ok) {
     auto rep = arm_error(401, "InvalidAuthenticationToken",
-                         it == state.issued_tokens.end() ? "The access token is invalid."
-                                                         : "The access token expiry UTC time is earlier than current UTC time.");
+                         it == state.issued_tokens.end()
+                             ? "The access token is invalid."
+                             : "The access token expiry UTC time is earlier than current UTC time.");
     rep.headers.emplace_back("WWW-Authenticate", challenge);
     return rep;
   }
@@ -285,8 +300,12 @@ std::optional<Reply> Simulator::Impl::authenticate(const Request& r, const Route
 std::optional<Reply> Simulator::Impl::take_token(const Routed& routed, Reply& ok) {
   if (routed.bucket.empty()) return std::nullopt;
   const auto& b = state.world.buckets;
-  const double cap = routed.bucket == "read" ? b.read_capacity : routed.bucket == "write" ? b.write_capacity : b.delete_capacity;
-  const double refill = routed.bucket == "read" ? b.read_refill : routed.bucket == "write" ? b.write_refill : b.delete_refill;
+  const double cap = routed.bucket == "read"    ? b.read_capacity
+                     : routed.bucket == "write" ? b.write_capacity
+                                                : b.delete_capacity;
+  const double refill = routed.bucket == "read"    ? b.read_refill
+                        : routed.bucket == "write" ? b.write_refill
+                                                   : b.delete_refill;
   const std::string header = "x-ms-ratelimit-remaining-subscription-" + routed.bucket + "s";
   if (!b.enabled) {
     ok.headers.emplace_back(header, std::to_string(static_cast<long>(cap)));
@@ -376,7 +395,8 @@ void Simulator::Impl::handle(const httplib::Request& hreq, httplib::Response& hr
     reply.headers.emplace_back("x-ms-request-id", state.guid());
     const auto corr = r.header("x-ms-correlation-request-id");
     reply.headers.emplace_back("x-ms-correlation-request-id", corr ? *corr : state.guid());
-    if (const auto client = r.header("x-ms-client-request-id")) reply.headers.emplace_back("x-ms-client-request-id", *client);
+    if (const auto client = r.header("x-ms-client-request-id"))
+      reply.headers.emplace_back("x-ms-client-request-id", *client);
   }
   entry.status = fault && fault->effect == FaultRule::Effect::reset ? 0 : reply.status;
   if (routed.operation.rfind("_sim.", 0) != 0) state.log.push_back(entry);
@@ -388,7 +408,8 @@ void Simulator::Impl::handle(const httplib::Request& hreq, httplib::Response& hr
     // httplib cannot drop a connection unanswered: it sends the status line and headers, then
     // closes before the promised body, which the client sees as a broken transfer.
     hres.status = 200;
-    hres.set_content_provider(1024, "application/json", [](std::size_t, std::size_t, httplib::DataSink&) { return false; });
+    hres.set_content_provider(1024, "application/json",
+                              [](std::size_t, std::size_t, httplib::DataSink&) { return false; });
     return;
   }
   if (fault && fault->effect == FaultRule::Effect::truncate) {
@@ -416,7 +437,9 @@ Simulator::Simulator(World world, Clock& clock) : impl_(std::make_unique<Impl>(s
   impl_->server.Options(".*", h);
 }
 
-Simulator::~Simulator() { stop(); }
+Simulator::~Simulator() {
+  stop();
+}
 
 std::string Simulator::start(const std::string& host, int port) {
   if (!is_loopback(host))
@@ -446,7 +469,9 @@ void Simulator::stop() {
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 
-std::string Simulator::base_url() const { return impl_->base; }
+std::string Simulator::base_url() const {
+  return impl_->base;
+}
 
 std::vector<LoggedRequest> Simulator::requests() const {
   std::lock_guard lock(impl_->state.mu);
@@ -459,8 +484,8 @@ std::string Simulator::world_json() const {
 }
 
 tl::expected<std::unique_ptr<Simulator>, Diagnostics> start_simulation(const Runbook& runbook,
-                                                                      const std::optional<std::string>& world_file,
-                                                                      Clock& clock) {
+                                                                       const std::optional<std::string>& world_file,
+                                                                       Clock& clock) {
   World world = derive_world(runbook);
   if (world_file) {
     auto loaded = load_world(*world_file, std::move(world));

@@ -46,9 +46,9 @@ struct Reply {
 // token bucket it draws from ("" for none: tokens, agents, probes) and the handler.
 struct Routed {
   std::string operation;
-  std::string bucket;        // read | write | delete | ""
-  std::string subscription;  // for the buckets
-  bool arm = false;          // needs an ARM bearer token and an api-version
+  std::string bucket;                     // read | write | delete | ""
+  std::string subscription;               // for the buckets
+  bool arm = false;                       // needs an ARM bearer token and an api-version
   std::vector<std::string> api_versions;  // accepted, when arm
   std::function<Reply()> run;
 };
@@ -65,7 +65,7 @@ struct State {
   mutable std::mutex mu;
   std::mt19937_64 rng;
   std::map<std::string, Clock::time_point> issued_tokens;  // token -> expiry (clock time)
-  std::map<std::string, TokenBucket> buckets;             // "sub/read" -> bucket
+  std::map<std::string, TokenBucket> buckets;              // "sub/read" -> bucket
   std::vector<LoggedRequest> log;
 
   State(World w, Clock& c) : world(std::move(w)), clock(c), rng(world.seed) {}
@@ -78,8 +78,8 @@ struct State {
 bool iequals(std::string_view a, std::string_view b);
 std::string lower(std::string_view s);
 std::vector<std::string> split_path(const std::string& path);  // empty segments dropped
-std::string iso_time(Clock::wall_time t);                       // 2026-11-23T09:26:38.1230000Z
-std::string iso_duration(Duration d);                           // PT1M30S
+std::string iso_time(Clock::wall_time t);                      // 2026-11-23T09:26:38.1230000Z
+std::string iso_duration(Duration d);                          // PT1M30S
 Reply arm_error(int status, const std::string& code, const std::string& message);
 std::optional<json> parse_json(const std::string& body);
 

@@ -103,8 +103,8 @@ World derive_world(const Runbook& rb) {
       auto& p = named(w.profiles, field(t->fields, "profile"));
       const auto ep_name = field(s.with, "endpoint");
       if (ep_name.empty()) return;
-      const bool is_new = std::none_of(p.endpoints.begin(), p.endpoints.end(),
-                                       [&](const TmEndpoint& e) { return e.name == ep_name; });
+      const bool is_new =
+          std::none_of(p.endpoints.begin(), p.endpoints.end(), [&](const TmEndpoint& e) { return e.name == ep_name; });
       auto& e = named(p.endpoints, ep_name);
       if (is_new) {
         e.priority = static_cast<int>(p.endpoints.size());
@@ -160,17 +160,22 @@ World derive_world(const Runbook& rb) {
       if (const Value* st = s.with.find("expect-status"); st && st->kind() == Value::Kind::integer)
         p.status = static_cast<int>(st->as_int());
       auto existing = std::find_if(w.probes.begin(), w.probes.end(), [&](const Probe& x) { return x.url == url; });
-      if (existing == w.probes.end()) w.probes.push_back(p);
-      else if (!body.empty() && existing->body.find(body) == std::string::npos) existing->body += "\n" + body;
+      if (existing == w.probes.end())
+        w.probes.push_back(p);
+      else if (!body.empty() && existing->body.find(body) == std::string::npos)
+        existing->body += "\n" + body;
     }
   });
 
   // Items named by item steps but in no plan join the plan whose name shares a word with theirs
   // (scada-gw01 -> rp-line3-scada), else the first plan, so a plan failover moves them too.
   for (auto& v : w.recovery_vaults) {
-    v.durations = {{"failover", std::chrono::minutes(6)},       {"test-failover", std::chrono::minutes(6)},
-                   {"test-failover-cleanup", std::chrono::minutes(3)}, {"commit", std::chrono::minutes(1)},
-                   {"cancel", std::chrono::minutes(3)},         {"reprotect", std::chrono::minutes(15)}};
+    v.durations = {{"failover", std::chrono::minutes(6)},
+                   {"test-failover", std::chrono::minutes(6)},
+                   {"test-failover-cleanup", std::chrono::minutes(3)},
+                   {"commit", std::chrono::minutes(1)},
+                   {"cancel", std::chrono::minutes(3)},
+                   {"reprotect", std::chrono::minutes(15)}};
     for (const auto& it : v.items) {
       if (!plan_items_named.count(v.name + "/" + it.name) || v.plans.empty()) continue;
       const bool in_plan = std::any_of(v.plans.begin(), v.plans.end(), [&](const AsrPlan& p) {
@@ -198,9 +203,9 @@ World derive_world(const Runbook& rb) {
     for (auto& it : v.items)
       if (it.recovery_points.empty())
         for (int i = 0; i < 3; ++i)
-          it.recovery_points.push_back(
-              {std::to_string(26083826328862LL - i * 1000), Clock::wall_time{} - std::chrono::hours(2 + 24 * i),
-               i == 0 ? "AppConsistent" : "CrashConsistent"});
+          it.recovery_points.push_back({std::to_string(26083826328862LL - i * 1000),
+                                        Clock::wall_time{} - std::chrono::hours(2 + 24 * i),
+                                        i == 0 ? "AppConsistent" : "CrashConsistent"});
   for (auto& p : w.profiles)
     if (p.resource_group.empty()) p.resource_group = "rg-" + p.name;
   return w;

@@ -169,15 +169,21 @@ void read_buckets(Reader& r, const YAML::Node& n, Buckets& b) {
   }
   const auto bucket = [&](const YAML::Node& m, double& cap, double& refill, const std::string& what) {
     r.each(m, what, {"capacity", "refill"}, [&](const std::string& k, const YAML::Node& v) {
-      if (k == "capacity") r.number(v, cap, 1, 1e9);
-      else r.number(v, refill, 0, 1e9);
+      if (k == "capacity")
+        r.number(v, cap, 1, 1e9);
+      else
+        r.number(v, refill, 0, 1e9);
     });
   };
   r.each(n, "limits", {"enabled", "reads", "writes", "deletes"}, [&](const std::string& k, const YAML::Node& v) {
-    if (k == "enabled") r.boolean(v, b.enabled);
-    else if (k == "reads") bucket(v, b.read_capacity, b.read_refill, "limits.reads");
-    else if (k == "writes") bucket(v, b.write_capacity, b.write_refill, "limits.writes");
-    else bucket(v, b.delete_capacity, b.delete_refill, "limits.deletes");
+    if (k == "enabled")
+      r.boolean(v, b.enabled);
+    else if (k == "reads")
+      bucket(v, b.read_capacity, b.read_refill, "limits.reads");
+    else if (k == "writes")
+      bucket(v, b.write_capacity, b.write_refill, "limits.writes");
+    else
+      bucket(v, b.delete_capacity, b.delete_refill, "limits.deletes");
   });
 }
 
@@ -186,13 +192,20 @@ void read_endpoint(Reader& r, const YAML::Node& n, TmEndpoint& e) {
          {"name", "type", "target", "status", "priority", "weight", "location", "healthy"},
          [&](const std::string& k, const YAML::Node& v) {
            int i = 0;
-           if (k == "type") r.one_of(v, e.type, {"AzureEndpoints", "ExternalEndpoints", "NestedEndpoints"});
-           else if (k == "target") r.str(v, e.target);
-           else if (k == "status") r.one_of(v, e.status, {"Enabled", "Disabled"});
-           else if (k == "priority" && r.integer(v, i, 1, 1000)) e.priority = i;
-           else if (k == "weight" && r.integer(v, i, 1, 1000)) e.weight = i;
-           else if (k == "location") r.str(v, e.location);
-           else if (k == "healthy") r.boolean(v, e.healthy);
+           if (k == "type")
+             r.one_of(v, e.type, {"AzureEndpoints", "ExternalEndpoints", "NestedEndpoints"});
+           else if (k == "target")
+             r.str(v, e.target);
+           else if (k == "status")
+             r.one_of(v, e.status, {"Enabled", "Disabled"});
+           else if (k == "priority" && r.integer(v, i, 1, 1000))
+             e.priority = i;
+           else if (k == "weight" && r.integer(v, i, 1, 1000))
+             e.weight = i;
+           else if (k == "location")
+             r.str(v, e.location);
+           else if (k == "healthy")
+             r.boolean(v, e.healthy);
          });
 }
 
@@ -214,12 +227,16 @@ void read_profiles(Reader& r, const YAML::Node& n, World& w) {
     r.each(item, "profile '" + name + "'",
            {"profile", "subscription", "resource-group", "routing", "status", "ttl", "endpoints"},
            [&](const std::string& k, const YAML::Node& v) {
-             if (k == "subscription") r.str(v, p->subscription);
-             else if (k == "resource-group") r.str(v, p->resource_group);
+             if (k == "subscription")
+               r.str(v, p->subscription);
+             else if (k == "resource-group")
+               r.str(v, p->resource_group);
              else if (k == "routing")
                r.one_of(v, p->routing, {"Performance", "Priority", "Weighted", "Geographic", "MultiValue", "Subnet"});
-             else if (k == "status") r.one_of(v, p->status, {"Enabled", "Disabled"});
-             else if (k == "ttl") r.integer(v, p->ttl, 0, 2147483647);
+             else if (k == "status")
+               r.one_of(v, p->status, {"Enabled", "Disabled"});
+             else if (k == "ttl")
+               r.integer(v, p->ttl, 0, 2147483647);
              else if (k == "endpoints")
                named_entries(r, v, "endpoint", [&](const std::string& en, const YAML::Node& ev) {
                  read_endpoint(r, ev, find_or_add(p->endpoints, en));
@@ -228,8 +245,8 @@ void read_profiles(Reader& r, const YAML::Node& n, World& w) {
   });
 }
 
-const std::vector<std::string> kAsrScenarios = {"failover",   "test-failover", "test-failover-cleanup",
-                                                "commit",     "cancel",        "reprotect"};
+const std::vector<std::string> kAsrScenarios = {"failover", "test-failover", "test-failover-cleanup",
+                                                "commit",   "cancel",        "reprotect"};
 
 void read_recovery_vaults(Reader& r, const YAML::Node& n, World& w) {
   r.list(n, "Site Recovery vaults", [&](const YAML::Node& item) {
@@ -246,10 +263,13 @@ void read_recovery_vaults(Reader& r, const YAML::Node& n, World& w) {
       vault = &w.recovery_vaults.back();
       vault->name = name;
     }
-    r.each(item, "vault '" + name + "'", {"vault", "subscription", "resource-group", "durations", "fail", "items", "plans"},
+    r.each(item, "vault '" + name + "'",
+           {"vault", "subscription", "resource-group", "durations", "fail", "items", "plans"},
            [&](const std::string& k, const YAML::Node& v) {
-             if (k == "subscription") r.str(v, vault->subscription);
-             else if (k == "resource-group") r.str(v, vault->resource_group);
+             if (k == "subscription")
+               r.str(v, vault->subscription);
+             else if (k == "resource-group")
+               r.str(v, vault->resource_group);
              else if (k == "durations") {
                std::set<std::string> known(kAsrScenarios.begin(), kAsrScenarios.end());
                r.each(v, "durations", known, [&](const std::string& s, const YAML::Node& d) {
@@ -267,12 +287,18 @@ void read_recovery_vaults(Reader& r, const YAML::Node& n, World& w) {
                  r.each(iv, "protected item '" + in + "'",
                         {"name", "fabric", "container", "friendly-name", "provider", "health", "lag", "location"},
                         [&](const std::string& ik, const YAML::Node& x) {
-                          if (ik == "fabric") r.str(x, it.fabric);
-                          else if (ik == "container") r.str(x, it.container);
-                          else if (ik == "friendly-name") r.str(x, it.friendly_name);
-                          else if (ik == "provider") r.str(x, it.provider);
-                          else if (ik == "health") r.one_of(x, it.replication_health, {"Normal", "Warning", "Critical"});
-                          else if (ik == "lag") r.duration(x, it.lag);
+                          if (ik == "fabric")
+                            r.str(x, it.fabric);
+                          else if (ik == "container")
+                            r.str(x, it.container);
+                          else if (ik == "friendly-name")
+                            r.str(x, it.friendly_name);
+                          else if (ik == "provider")
+                            r.str(x, it.provider);
+                          else if (ik == "health")
+                            r.one_of(x, it.replication_health, {"Normal", "Warning", "Critical"});
+                          else if (ik == "lag")
+                            r.duration(x, it.lag);
                           else if (ik == "location") {
                             std::string loc;
                             if (r.one_of(x, loc, {"Primary", "Recovery"}) && loc == "Recovery") it.phase = "committed";
@@ -282,14 +308,15 @@ void read_recovery_vaults(Reader& r, const YAML::Node& n, World& w) {
              } else if (k == "plans") {
                named_entries(r, v, "recovery plan", [&](const std::string& pn, const YAML::Node& pv) {
                  auto& plan = find_or_add(vault->plans, pn);
-                 r.each(pv, "recovery plan '" + pn + "'", {"name", "items"}, [&](const std::string& pk, const YAML::Node& x) {
-                   if (pk != "items") return;
-                   plan.items.clear();
-                   r.list(x, "item names", [&](const YAML::Node& s) {
-                     std::string in;
-                     if (r.str(s, in)) plan.items.push_back(in);
-                   });
-                 });
+                 r.each(pv, "recovery plan '" + pn + "'", {"name", "items"},
+                        [&](const std::string& pk, const YAML::Node& x) {
+                          if (pk != "items") return;
+                          plan.items.clear();
+                          r.list(x, "item names", [&](const YAML::Node& s) {
+                            std::string in;
+                            if (r.str(s, in)) plan.items.push_back(in);
+                          });
+                        });
                });
              }
            });
@@ -319,35 +346,46 @@ void read_backup_vaults(Reader& r, const YAML::Node& n, World& w) {
            {"vault", "subscription", "resource-group", "backup-duration", "restore-duration", "operation-delay", "fail",
             "items"},
            [&](const std::string& k, const YAML::Node& v) {
-             if (k == "subscription") r.str(v, vault->subscription);
-             else if (k == "resource-group") r.str(v, vault->resource_group);
-             else if (k == "backup-duration") r.duration(v, vault->backup_duration);
-             else if (k == "restore-duration") r.duration(v, vault->restore_duration);
-             else if (k == "operation-delay") r.duration(v, vault->operation_delay);
+             if (k == "subscription")
+               r.str(v, vault->subscription);
+             else if (k == "resource-group")
+               r.str(v, vault->resource_group);
+             else if (k == "backup-duration")
+               r.duration(v, vault->backup_duration);
+             else if (k == "restore-duration")
+               r.duration(v, vault->restore_duration);
+             else if (k == "operation-delay")
+               r.duration(v, vault->operation_delay);
              else if (k == "fail") {
                r.list(v, "operations", [&](const YAML::Node& s) {
                  std::string x;
-                 if (r.one_of(s, x, {"backup", "restore"})) (x == "backup" ? vault->fail_backup : vault->fail_restore) = true;
+                 if (r.one_of(s, x, {"backup", "restore"}))
+                   (x == "backup" ? vault->fail_backup : vault->fail_restore) = true;
                });
              } else if (k == "items") {
                named_entries(r, v, "backup item", [&](const std::string& in, const YAML::Node& iv) {
                  auto& it = find_or_add(vault->items, in);
                  r.each(iv, "backup item '" + in + "'", {"name", "container", "fabric", "recovery-points"},
                         [&](const std::string& ik, const YAML::Node& x) {
-                          if (ik == "container") r.str(x, it.container);
-                          else if (ik == "fabric") r.str(x, it.fabric);
+                          if (ik == "container")
+                            r.str(x, it.container);
+                          else if (ik == "fabric")
+                            r.str(x, it.fabric);
                           else if (ik == "recovery-points") {
                             it.recovery_points.clear();
                             r.list(x, "recovery points", [&](const YAML::Node& p) {
                               RecoveryPoint rp;
-                              r.each(p, "recovery point", {"id", "time", "type"}, [&](const std::string& pk, const YAML::Node& pv) {
-                                if (pk == "id") r.str(pv, rp.id);
-                                else if (pk == "type") r.str(pv, rp.type);
-                                else if (auto t = parse_rfc3339(pv.IsScalar() ? pv.Scalar() : ""))
-                                  rp.time = *t;
-                                else
-                                  r.error(pv, "expected an RFC 3339 UTC time such as 2026-11-23T08:00:00Z");
-                              });
+                              r.each(p, "recovery point", {"id", "time", "type"},
+                                     [&](const std::string& pk, const YAML::Node& pv) {
+                                       if (pk == "id")
+                                         r.str(pv, rp.id);
+                                       else if (pk == "type")
+                                         r.str(pv, rp.type);
+                                       else if (auto t = parse_rfc3339(pv.IsScalar() ? pv.Scalar() : ""))
+                                         rp.time = *t;
+                                       else
+                                         r.error(pv, "expected an RFC 3339 UTC time such as 2026-11-23T08:00:00Z");
+                                     });
                               if (rp.id.empty()) r.error(p, "a recovery point needs an `id:`");
                               it.recovery_points.push_back(rp);
                             });
@@ -364,29 +402,39 @@ void read_agents(Reader& r, const YAML::Node& n, World& w) {
     auto& a = find_or_add(w.agents, name);
     r.each(v, "agent '" + name + "'", {"name", "url", "token", "healthy", "actions", "checks"},
            [&](const std::string& k, const YAML::Node& x) {
-             if (k == "url") r.str(x, a.url);
-             else if (k == "token") r.str(x, a.token);
-             else if (k == "healthy") r.boolean(x, a.healthy);
+             if (k == "url")
+               r.str(x, a.url);
+             else if (k == "token")
+               r.str(x, a.token);
+             else if (k == "healthy")
+               r.boolean(x, a.healthy);
              else if (k == "actions")
                named_entries(r, x, "agent action", [&](const std::string& an, const YAML::Node& av) {
                  auto& act = find_or_add(a.actions, an);
                  if (av.IsNull()) return;
                  r.each(av, "agent action '" + an + "'", {"name", "duration", "exit-code", "output", "hang"},
                         [&](const std::string& ak, const YAML::Node& y) {
-                          if (ak == "duration") r.duration(y, act.duration);
-                          else if (ak == "exit-code") r.integer(y, act.exit_code, 0, 255);
-                          else if (ak == "output") r.str(y, act.output);
-                          else if (ak == "hang") r.boolean(y, act.hang);
+                          if (ak == "duration")
+                            r.duration(y, act.duration);
+                          else if (ak == "exit-code")
+                            r.integer(y, act.exit_code, 0, 255);
+                          else if (ak == "output")
+                            r.str(y, act.output);
+                          else if (ak == "hang")
+                            r.boolean(y, act.hang);
                         });
                });
              else if (k == "checks")
                named_entries(r, x, "agent check", [&](const std::string& cn, const YAML::Node& cv) {
                  auto& c = find_or_add(a.checks, cn);
                  if (cv.IsNull()) return;
-                 r.each(cv, "agent check '" + cn + "'", {"name", "ok", "output"}, [&](const std::string& ck, const YAML::Node& y) {
-                   if (ck == "ok") r.boolean(y, c.ok);
-                   else if (ck == "output") r.str(y, c.output);
-                 });
+                 r.each(cv, "agent check '" + cn + "'", {"name", "ok", "output"},
+                        [&](const std::string& ck, const YAML::Node& y) {
+                          if (ck == "ok")
+                            r.boolean(y, c.ok);
+                          else if (ck == "output")
+                            r.str(y, c.output);
+                        });
                });
            });
   });
@@ -408,8 +456,10 @@ void read_probes(Reader& r, const YAML::Node& n, World& w) {
       p->url = url;
     }
     r.each(item, "probe '" + url + "'", {"url", "status", "body"}, [&](const std::string& k, const YAML::Node& v) {
-      if (k == "status") r.integer(v, p->status, 100, 599);
-      else if (k == "body") r.str(v, p->body);
+      if (k == "status")
+        r.integer(v, p->status, 100, 599);
+      else if (k == "body")
+        r.str(v, p->body);
     });
   });
 }
@@ -419,21 +469,27 @@ void read_faults(Reader& r, const YAML::Node& n, World& w) {
     FaultRule f;
     f.name = "fault-" + std::to_string(w.faults.size() + 1);
     r.each(item, "fault rule",
-           {"name", "method", "path", "operation", "count", "after", "probability", "effect", "status", "code", "message",
-            "retry-after", "delay"},
+           {"name", "method", "path", "operation", "count", "after", "probability", "effect", "status", "code",
+            "message", "retry-after", "delay"},
            [&](const std::string& k, const YAML::Node& v) {
-             if (k == "name") r.str(v, f.name);
-             else if (k == "method") r.one_of(v, f.method, {"GET", "PUT", "PATCH", "POST", "DELETE", "HEAD"});
+             if (k == "name")
+               r.str(v, f.name);
+             else if (k == "method")
+               r.one_of(v, f.method, {"GET", "PUT", "PATCH", "POST", "DELETE", "HEAD"});
              else if (k == "path") {
                if (r.str(v, f.path_regex)) try {
                    std::regex re(f.path_regex);
                  } catch (const std::regex_error& e) {
                    r.error(v, std::string("expected an ECMAScript regular expression: ") + e.what());
                  }
-             } else if (k == "operation") r.str(v, f.operation);
-             else if (k == "count") r.integer(v, f.count, 0, 1000000000);
-             else if (k == "after") r.integer(v, f.after, 0, 1000000000);
-             else if (k == "probability") r.number(v, f.probability, 0, 1);
+             } else if (k == "operation")
+               r.str(v, f.operation);
+             else if (k == "count")
+               r.integer(v, f.count, 0, 1000000000);
+             else if (k == "after")
+               r.integer(v, f.after, 0, 1000000000);
+             else if (k == "probability")
+               r.number(v, f.probability, 0, 1);
              else if (k == "effect") {
                std::string e;
                if (r.one_of(v, e, {"status", "delay", "reset", "truncate", "invalid-json"}))
@@ -442,13 +498,17 @@ void read_faults(Reader& r, const YAML::Node& n, World& w) {
                             : e == "reset"    ? FaultRule::Effect::reset
                             : e == "truncate" ? FaultRule::Effect::truncate
                                               : FaultRule::Effect::invalid_json;
-             } else if (k == "status") r.integer(v, f.status, 100, 599);
-             else if (k == "code") r.str(v, f.error_code);
-             else if (k == "message") r.str(v, f.error_message);
+             } else if (k == "status")
+               r.integer(v, f.status, 100, 599);
+             else if (k == "code")
+               r.str(v, f.error_code);
+             else if (k == "message")
+               r.str(v, f.error_message);
              else if (k == "retry-after") {
                int s = 0;
                if (r.integer(v, s, 0, 86400)) f.retry_after = s;
-             } else if (k == "delay") r.duration(v, f.delay);
+             } else if (k == "delay")
+               r.duration(v, f.delay);
            });
     if (item.IsMap() && item["status"] && !item["effect"]) f.effect = FaultRule::Effect::status;
     if (item.IsMap() && item["delay"] && !item["effect"] && !item["status"]) f.effect = FaultRule::Effect::delay;
@@ -474,24 +534,34 @@ tl::expected<World, Diagnostics> load_world_text(const std::string& name, std::s
          {"tenant", "tokens", "token-lifetime", "probe-delay", "seed", "limits", "traffic-manager", "site-recovery",
           "backup", "agents", "probes", "faults"},
          [&](const std::string& k, const YAML::Node& v) {
-           if (k == "tenant") r.str(v, w.tenant);
+           if (k == "tenant")
+             r.str(v, w.tenant);
            else if (k == "tokens")
              r.list(v, "tokens", [&](const YAML::Node& t) {
                std::string s;
                if (r.str(t, s)) w.tokens.push_back(s);
              });
-           else if (k == "token-lifetime") r.duration(v, w.token_lifetime);
-           else if (k == "probe-delay") r.duration(v, w.probe_delay);
+           else if (k == "token-lifetime")
+             r.duration(v, w.token_lifetime);
+           else if (k == "probe-delay")
+             r.duration(v, w.probe_delay);
            else if (k == "seed") {
              int s = 0;
              if (r.integer(v, s, 0, 2147483647)) w.seed = static_cast<std::uint64_t>(s);
-           } else if (k == "limits") read_buckets(r, v, w.buckets);
-           else if (k == "traffic-manager") read_profiles(r, v, w);
-           else if (k == "site-recovery") read_recovery_vaults(r, v, w);
-           else if (k == "backup") read_backup_vaults(r, v, w);
-           else if (k == "agents") read_agents(r, v, w);
-           else if (k == "probes") read_probes(r, v, w);
-           else if (k == "faults") read_faults(r, v, w);
+           } else if (k == "limits")
+             read_buckets(r, v, w.buckets);
+           else if (k == "traffic-manager")
+             read_profiles(r, v, w);
+           else if (k == "site-recovery")
+             read_recovery_vaults(r, v, w);
+           else if (k == "backup")
+             read_backup_vaults(r, v, w);
+           else if (k == "agents")
+             read_agents(r, v, w);
+           else if (k == "probes")
+             read_probes(r, v, w);
+           else if (k == "faults")
+             read_faults(r, v, w);
          });
   if (diags.has_errors()) return tl::unexpected(diags);
   return base;
