@@ -100,9 +100,11 @@ struct RunFlags {
   bool simulate = false;
   std::string world;
   std::string simulator;
-  double time_scale = 0;  // 0: 1/60 when simulating, else 1 (real time)
+  // 0: 1/60 under --simulate; else 1, as `edgedr sim serve` runs by default (the two clocks must
+  // run at the same rate for Retry-After and job durations to agree).
+  double time_scale = 0;
   bool simulating() const { return simulate || !simulator.empty(); }
-  double effective_time_scale() const { return time_scale > 0 ? time_scale : simulating() ? 1.0 / 60 : 1.0; }
+  double effective_time_scale() const { return time_scale > 0 ? time_scale : simulate ? 1.0 / 60 : 1.0; }
 };
 void add_run_flags(CLI::App* cmd, RunFlags& flags);
 
