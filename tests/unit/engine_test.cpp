@@ -348,6 +348,40 @@ TEST_CASE("resume reconciles a step that has only an intent: adopted, not starte
   }
 }
 
+TEST_CASE("resuming a step that stopped for an operator reconciles it first: adopt its job, else a new attempt") {
+  for (auto second : {Reconciliation::Verdict::adopted, Reconciliation::Verdict::operator_needed}) {
+    Harness h(make_runbook("  a:\n    failover:\n" + tm_step("a1") + tm_step("a2")));
+    auto& j = *h.journal;
+    j.append("run.started", Value::map({{"run_id", Value::string("run-1")}}), true);
+    j.append("step.intent", Value::map({{"step", Value::string("a/failover/a1")}, {"attempt", Value::integer(1)}}), true);
+    // A lost answer: nobody can tell whether a1's request arrived, so the run stops (exit 4).
+    h.action.scripts["a/failover/a1"].reconcile = Reconciliation::Verdict::operator_needed;
+    {
+      Engine e(h.rb, *h.graph, j, h.deps(), h.opt);
+      CHECK(e.resume().status == RunStatus::paused);
+    }
+    CHECK(h.action.reconciles["a/failover/a1"] == 1);
+    // The operator resumes: the action is asked again before anything is sent.
+    h.action.scripts["a/failover/a1"].reconcile = second;
+    Engine e(h.rb, *h.graph, j, h.deps(), h.opt);
+    auto r = e.resume();
+    CHECK(r.status == RunStatus::succeeded);
+    CHECK(h.action.reconciles["a/failover/a1"] == 2);
+    if (second == Reconciliation::Verdict::adopted) {
+      CHECK(h.action.submits.count("a/failover/a1") == 0);  // its job was found: not sent again
+      CHECK(h.action.polled_handles["a/failover/a1"] == "{job: adopted}");
+    } else {
+      CHECK(h.action.submits["a/failover/a1"] == 1);  // told and resumed anyway: a new attempt
+      int last_attempt = 0;
+      for (const auto& ev : j.events())
+        if (ev.type == "step.intent" && ev.fields.find("step")->as_string() == "a/failover/a1")
+          last_attempt = static_cast<int>(ev.fields.find("attempt")->as_int());
+      CHECK(last_attempt == 2);
+    }
+    CHECK(h.action.submits["a/failover/a2"] == 1);
+  }
+}
+
 TEST_CASE("rollback of a paused run undoes what succeeded, and a failed undo stops the rollback") {
   Harness h(make_runbook("  a:\n    failover:\n" + tm_step("a1") + tm_step("a2") + tm_step("a3"),
                          "on-failure: pause\n"));

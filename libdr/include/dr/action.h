@@ -41,6 +41,9 @@ struct StepCall {
   Value params;                    // `with:`, references resolved: may hold secrets, never journal it
   int attempt = 1;
   std::string idempotency_key;     // "<run-id>/<step-id>/<attempt>": stable across crashes
+  // When this attempt's intent was journaled (at or before the request left); {} before that. A
+  // reconcile compares remote work's start times with it: a job that started after it is ours.
+  Clock::wall_time intent_wall{};
   Clock::time_point deadline{};    // the step's timeout, across all its attempts
   Clock* clock = nullptr;
   bool is_undo = false;

@@ -212,4 +212,10 @@ std::optional<Clock::wall_time> service_time(const std::string& text) {
   return std::nullopt;
 }
 
+Clock::wall_time reconcile_since(const StepCall& call) {
+  using namespace std::chrono_literals;
+  if (call.intent_wall != Clock::wall_time{}) return call.intent_wall - 5min;
+  return clock_of(call).wall() - 1h;
+}
+
 }  // namespace dr::actions::az

@@ -91,4 +91,9 @@ std::int64_t handle_int(const Value& handle, std::string_view key, std::int64_t 
 // An RFC 3339 time from a service (7-digit fractions, a missing zone taken as UTC).
 std::optional<Clock::wall_time> service_time(const std::string& text);
 
+// For a reconcile: remote work that started at or after this is taken for the step's own. The
+// intent's time less 5 minutes (Azure's clock and ours may disagree a little); an hour back when
+// the engine gave no intent time.
+Clock::wall_time reconcile_since(const StepCall& call);
+
 }  // namespace dr::actions::az

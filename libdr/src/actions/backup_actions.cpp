@@ -15,7 +15,6 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr const char* kProvider = "Microsoft.RecoveryServices/vaults";
-constexpr Duration kRecentJob = 1h;  // see site_recovery_actions.cpp: no intent time from the engine
 
 enum class Kind { backup_now, restore, check };
 
@@ -137,7 +136,7 @@ class BackupAction final : public Action {
     if (!jobs) return operator_needed("listing Backup jobs failed (" + jobs.error().message +
                                       "); cannot tell whether " + name_ + " started on " + item.name);
     const std::string operation = kind_ == Kind::backup_now ? "Backup" : "Restore";
-    const auto since = clock_of(call).wall() - kRecentJob;
+    const auto since = reconcile_since(call);
     std::vector<const json*> active, recent;
     for (const auto& j : *jobs) {
       const json p = j.value("properties", json::object());
@@ -155,12 +154,12 @@ class BackupAction final : public Action {
                              "; decide which one this step is, then resume");
     const json* pick = active.empty() ? nullptr : active.front();
     if (!pick && !recent.empty()) {
-      // A finished backup in the last hour may be a scheduled one: taking another is harmless.
+      // A finished backup since the intent may be a scheduled one: taking another is harmless.
       // A second restore is not (it would create the VM or disks again): an operator decides.
       if (kind_ == Kind::backup_now) return rec;
       std::string names;
       for (const auto* j : recent) names += (names.empty() ? "" : ", ") + text_at(*j, {"name"});
-      return operator_needed("a Restore job for " + item.vm + " finished in the last hour (" + names +
+      return operator_needed("a Restore job for " + item.vm + " finished after this step's intent (" + names +
                              "); if it was this step's, mark the step done by hand, otherwise resume to restore again");
     }
     if (!pick) return rec;

@@ -16,9 +16,6 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr const char* kProvider = "Microsoft.RecoveryServices/vaults";
-// How far back a finished job of the same scenario counts as this step's (the engine does not
-// tell an action when its intent was journaled).
-constexpr Duration kRecentJob = 1h;
 
 enum class Op { failover, test_failover, cleanup, commit, cancel, reprotect, health };
 
@@ -322,7 +319,7 @@ class SiteRecoveryAction final : public Action {
     };
     const auto recent = [&](const std::string& start) {
       const auto t = service_time(start);
-      return t && *t >= clock_of(call).wall() - kRecentJob;
+      return t && *t >= reconcile_since(call);
     };
     const auto adopt = [&](const std::string& job) {
       Reconciliation a;

@@ -4,6 +4,7 @@
 // Every action call carries the unit's generation; a timeout bumps it, so a late answer from a
 // call that outlived its step is ignored instead of acted on.
 #include <cmath>
+#include <utility>
 
 #include "engine/engine_impl.h"
 
@@ -35,6 +36,7 @@ StepCall Engine::Impl::make_call(const Unit& u) {
   call.clock = deps_.clock;
   call.is_undo = u.kind == Unit::Kind::undo;
   call.captured = u.captured;
+  call.intent_wall = u.intent_wall;
   call.approvals = deps_.approvals;
   call.cancelled = &cancel_now_;
   return call;
@@ -52,6 +54,11 @@ Duration Engine::Impl::backoff(const Unit& u) const {
 
 void Engine::Impl::begin_attempt(int ui) {
   Unit& u = units_[static_cast<std::size_t>(ui)];
+  if (u.recheck && mode_ == Mode::forward) {
+    u.recheck = false;
+    u.rechecking = true;
+    return reconcile(ui);  // the attempt that stopped the run, with its own idempotency key
+  }
   const bool first = u.attempt == 0;
   if (first) {
     u.started = deps_.clock->now();
@@ -118,6 +125,7 @@ void Engine::Impl::journal_intent(int ui, bool resend) {
                                        {"captured", u.captured}}));
   }
   if (resend) f.emplace_back("resend", Value::boolean(true));
+  u.intent_wall = deps_.clock->wall();  // at or before the event's own ts
   journal(std::string(prefix(u)) + ".intent", Value::map(std::move(f)), true);
   u.intent_journaled = true;
 }
@@ -232,6 +240,12 @@ void Engine::Impl::on_result(int ui, StepResult r, std::optional<Clock::time_poi
 
 void Engine::Impl::on_reconciled(int ui, Reconciliation r) {
   Unit& u = units_[static_cast<std::size_t>(ui)];
+  if (std::exchange(u.rechecking, false) && (r.verdict == Reconciliation::Verdict::not_started ||
+                                              r.verdict == Reconciliation::Verdict::operator_needed)) {
+    // Nothing happened, or still nobody can tell and the operator, told so, resumed: try again.
+    u.phase = Unit::Phase::idle;
+    return begin_attempt(ui);
+  }
   switch (r.verdict) {
     case Reconciliation::Verdict::not_started:
       if (mode_ == Mode::forward || u.kind == Unit::Kind::undo) {

@@ -43,9 +43,15 @@ struct Unit {
   std::uint64_t generation = 0;        // bumps on every call, so stale completions are ignored
   bool intent_journaled = false;       // for this attempt
   bool failed_before_resume = false;   // failed for good in an earlier process (a paused run)
+  // It stopped the run because nobody could tell whether its request arrived (a lost answer). On
+  // resume the action reconciles that attempt first (a job it started is adopted, not sent
+  // again); only if it still cannot tell does the operator's resume mean "try again".
+  bool recheck = false;
+  bool rechecking = false;             // that reconcile is in flight
   bool accepted_journaled = false;     // for this attempt
   Value handle;
   Value captured;                      // forward: what capture() returned (journaled in the intent)
+  Clock::wall_time intent_wall{};      // this attempt's intent (StepCall::intent_wall)
   std::string last_progress;
   Clock::time_point started{}, deadline{};
   std::string started_wall, finished_wall;

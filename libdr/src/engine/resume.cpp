@@ -50,11 +50,16 @@ void Engine::Impl::replay_journal() {
         u->handle = Value();
         u->outcome = Unit::Outcome::none;
         if (u->started_wall.empty()) u->started_wall = e.ts;
+        if (auto t = parse_rfc3339(e.ts)) u->intent_wall = *t;
         if (const Value* undo = f.find("undo"))
           if (const Value* c = undo->find("captured")) u->captured = *c;
       } else if (t == "step.accepted") {
         if (const Value* h = f.find("handle")) u->handle = *h;
         u->accepted_journaled = true;
+        // Adopted after a recheck: the attempt is under way again, whatever failed it before.
+        u->intent_journaled = true;
+        u->outcome = Unit::Outcome::none;
+        u->recheck = false;
       } else if (t == "step.succeeded") {
         u->outcome = Unit::Outcome::succeeded;
         u->finished_wall = e.ts;
@@ -68,6 +73,7 @@ void Engine::Impl::replay_journal() {
         u->error = text(f, "error");
         // A final failure stopped the run; resuming means trying that step again.
         if (boolean(f, "final")) u->outcome = Unit::Outcome::failed;
+        u->recheck = boolean(f, "final") && boolean(f, "operator");
         u->intent_journaled = false;
         u->handle = Value();
       }
