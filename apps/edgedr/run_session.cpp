@@ -24,7 +24,7 @@ RunSession::RunSession(const Context& ctx, const RunFlags& flags, std::size_t to
   dr::azure::register_azure_actions(actions_, azure_);
   secrets_ = flags.simulating() ? make_simulated_secret_resolver(dr::make_process_secret_resolver())
                                 : dr::make_process_secret_resolver();
-  view_ = std::make_unique<RunView>(term.stderr_tty && !ctx.global.quiet, term.color, ctx.global.quiet, total_steps);
+  view_ = std::make_unique<RunView>(term.stderr_tty && !ctx.global.quiet, term.color, ctx.global.quiet, total_steps, *clock_);
   std::set<std::string> pre(flags.approve.begin(), flags.approve.end());
   // Ask at the terminal only where the operator can both read the question and answer it.
   approvals_ = std::make_unique<CliApprovals>(std::move(pre), current_user(),

@@ -17,7 +17,7 @@ std::string field(const dr::JournalEvent& e, const char* key) {
   return v ? v->to_text() : std::string{};
 }
 
-std::string elapsed(std::chrono::steady_clock::duration d) {
+std::string elapsed(dr::Clock::time_point::duration d) {
   return dr::format_duration(std::chrono::duration_cast<dr::Duration>(d) / 1000 * 1000);
 }
 
@@ -41,8 +41,8 @@ std::string fit(const std::string& line, std::size_t width) {
 
 }  // namespace
 
-RunView::RunView(bool live, bool color, bool quiet, std::size_t total_steps)
-    : live_(live), color_(color), quiet_(quiet), total_(total_steps) {
+RunView::RunView(bool live, bool color, bool quiet, std::size_t total_steps, const dr::Clock& clock)
+    : live_(live), color_(color), quiet_(quiet), clock_(clock), total_(total_steps) {
   if (live_) redraw_ = std::thread([this] { redraw_loop(); });
 }
 
@@ -134,7 +134,7 @@ void RunView::on_event(const dr::JournalEvent& e) {
                         (e.type == "step.failed" && field(e, "final") == "true");
   if (question_ && finished && step == question_step_) end_question_locked(false);
   if (e.type == "step.intent" || e.type == "undo.intent") {
-    in_flight_[what] = {field(e, "action"), std::atoi(field(e, "attempt").c_str()), std::chrono::steady_clock::now(), "",
+    in_flight_[what] = {field(e, "action"), std::atoi(field(e, "attempt").c_str()), clock_.now(), "",
                         undo};
     const std::string attempt = field(e, "attempt") == "1" ? "" : " (attempt " + field(e, "attempt") + ")";
     if (!live_) print_line(t + " start " + what + " [" + field(e, "action") + "]" + attempt);
@@ -143,7 +143,7 @@ void RunView::on_event(const dr::JournalEvent& e) {
     if (!live_) print_line(t + "   " + what + ": " + field(e, "message"));
   } else if (e.type == "step.succeeded" || e.type == "undo.succeeded") {
     auto it = in_flight_.find(what);
-    const std::string took = it == in_flight_.end() ? "" : " (" + elapsed(std::chrono::steady_clock::now() - it->second.since) + ")";
+    const std::string took = it == in_flight_.end() ? "" : " (" + elapsed(clock_.now() - it->second.since) + ")";
     in_flight_.erase(what);
     undo ? ++undone_ : ++done_;
     print_line(t + " ok    " + what + took, "\033[32m");
@@ -178,7 +178,7 @@ void RunView::clear_locked() {
 }
 
 void RunView::draw_locked() {
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = clock_.now();
   const std::size_t width = terminal_columns() - 1;  // a full line would wrap on some terminals
   int lines = 0;
   for (const auto& [id, f] : in_flight_) {

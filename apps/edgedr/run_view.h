@@ -22,7 +22,8 @@ namespace edgedr {
 class RunView final : public dr::EngineObserver {
  public:
   // total_steps 0: not known (resume, rollback); the summary bar then shows counts only.
-  RunView(bool live, bool color, bool quiet, std::size_t total_steps);
+  // `clock`: the run's clock, so elapsed times are in the run's time (simulated under --simulate).
+  RunView(bool live, bool color, bool quiet, std::size_t total_steps, const dr::Clock& clock);
   ~RunView() override;
   void on_event(const dr::JournalEvent& e) override;
   // Stops redrawing, clears the live lines and closes an open question (before the final summary).
@@ -44,7 +45,7 @@ class RunView final : public dr::EngineObserver {
   struct InFlight {
     std::string action;
     int attempt = 1;
-    std::chrono::steady_clock::time_point since;
+    dr::Clock::time_point since;
     std::string progress;
     bool undo = false;
   };
@@ -55,6 +56,7 @@ class RunView final : public dr::EngineObserver {
   void end_question_locked(bool answered);
 
   bool live_, color_, quiet_;
+  const dr::Clock& clock_;
   std::size_t total_;
   std::size_t done_ = 0, failed_ = 0, undone_ = 0;
   std::map<std::string, InFlight> in_flight_;
