@@ -9,12 +9,12 @@ _edgedr() {
   case "$sub" in
     validate) opts="$opts -h --help --input -o --output"; more="" ;;
     plan) opts="$opts -h --help --operation --only --skip --input --concurrency -o --output"; more="" ;;
-    failover) opts="$opts -h --help --dry-run --concurrency --only --skip --input --on-failure -y --yes --approve --state-dir --lock-timeout -o --output"; more="" ;;
-    failback) opts="$opts -h --help --dry-run --concurrency --only --skip --input --on-failure -y --yes --approve --state-dir --lock-timeout -o --output"; more="" ;;
-    backup) opts="$opts -h --help --dry-run --concurrency --only --skip --input --on-failure -y --yes --approve --state-dir --lock-timeout -o --output"; more="" ;;
-    restore) opts="$opts -h --help --dry-run --concurrency --only --skip --input --on-failure -y --yes --approve --state-dir --lock-timeout -o --output"; more="" ;;
-    resume) opts="$opts -h --help -y --yes --approve --state-dir --lock-timeout -o --output"; more="" ;;
-    rollback) opts="$opts -h --help -y --yes --approve --state-dir --lock-timeout -o --output"; more="" ;;
+    failover) opts="$opts -h --help --dry-run --concurrency --only --skip --input --on-failure -y --yes --approve --state-dir --lock-timeout -o --output --simulate --world --simulator --time-scale"; more="" ;;
+    failback) opts="$opts -h --help --dry-run --concurrency --only --skip --input --on-failure -y --yes --approve --state-dir --lock-timeout -o --output --simulate --world --simulator --time-scale"; more="" ;;
+    backup) opts="$opts -h --help --dry-run --concurrency --only --skip --input --on-failure -y --yes --approve --state-dir --lock-timeout -o --output --simulate --world --simulator --time-scale"; more="" ;;
+    restore) opts="$opts -h --help --dry-run --concurrency --only --skip --input --on-failure -y --yes --approve --state-dir --lock-timeout -o --output --simulate --world --simulator --time-scale"; more="" ;;
+    resume) opts="$opts -h --help -y --yes --approve --state-dir --lock-timeout -o --output --simulate --world --simulator --time-scale"; more="" ;;
+    rollback) opts="$opts -h --help -y --yes --approve --state-dir --lock-timeout -o --output --simulate --world --simulator --time-scale"; more="" ;;
     runs) opts="$opts -h --help"; more="list show verify" ;;
     unlock) opts="$opts -h --help --force --state-dir"; more="" ;;
     approve) opts="$opts -h --help --as --state-dir"; more="" ;;

@@ -45,6 +45,10 @@ complete -c edgedr -n '__fish_seen_subcommand_from failover' -l approve -r -d 'A
 complete -c edgedr -n '__fish_seen_subcommand_from failover' -l state-dir -r -d 'Runs, journals and locks (default $XDG_STATE_HOME/edgedr)'
 complete -c edgedr -n '__fish_seen_subcommand_from failover' -l lock-timeout -r -d 'Wait this long for the runbook'\''s lock (default 0s)'
 complete -c edgedr -n '__fish_seen_subcommand_from failover' -s o -l output -r -d 'text, json, yaml or none'
+complete -c edgedr -n '__fish_seen_subcommand_from failover' -l simulate -r -d 'Run against an in-process simulator of every target (nothing leaves loopback)'
+complete -c edgedr -n '__fish_seen_subcommand_from failover' -l world -r -d 'With --simulate: a world file laid over the derived one (faults, slow jobs)'
+complete -c edgedr -n '__fish_seen_subcommand_from failover' -l simulator -r -d 'Run against a running `edgedr sim serve` at this loopback URL'
+complete -c edgedr -n '__fish_seen_subcommand_from failover' -l time-scale -r -d 'Simulated time per real time (default 1/60 when simulating)'
 complete -c edgedr -n '__fish_seen_subcommand_from failover' -F
 complete -c edgedr -n '__fish_seen_subcommand_from failback' -s h -l help -r -d 'Print this help message and exit'
 complete -c edgedr -n '__fish_seen_subcommand_from failback' -l dry-run -r -d 'Print each step'\''s requests; send nothing'
@@ -58,6 +62,10 @@ complete -c edgedr -n '__fish_seen_subcommand_from failback' -l approve -r -d 'A
 complete -c edgedr -n '__fish_seen_subcommand_from failback' -l state-dir -r -d 'Runs, journals and locks (default $XDG_STATE_HOME/edgedr)'
 complete -c edgedr -n '__fish_seen_subcommand_from failback' -l lock-timeout -r -d 'Wait this long for the runbook'\''s lock (default 0s)'
 complete -c edgedr -n '__fish_seen_subcommand_from failback' -s o -l output -r -d 'text, json, yaml or none'
+complete -c edgedr -n '__fish_seen_subcommand_from failback' -l simulate -r -d 'Run against an in-process simulator of every target (nothing leaves loopback)'
+complete -c edgedr -n '__fish_seen_subcommand_from failback' -l world -r -d 'With --simulate: a world file laid over the derived one (faults, slow jobs)'
+complete -c edgedr -n '__fish_seen_subcommand_from failback' -l simulator -r -d 'Run against a running `edgedr sim serve` at this loopback URL'
+complete -c edgedr -n '__fish_seen_subcommand_from failback' -l time-scale -r -d 'Simulated time per real time (default 1/60 when simulating)'
 complete -c edgedr -n '__fish_seen_subcommand_from failback' -F
 complete -c edgedr -n '__fish_seen_subcommand_from backup' -s h -l help -r -d 'Print this help message and exit'
 complete -c edgedr -n '__fish_seen_subcommand_from backup' -l dry-run -r -d 'Print each step'\''s requests; send nothing'
@@ -71,6 +79,10 @@ complete -c edgedr -n '__fish_seen_subcommand_from backup' -l approve -r -d 'App
 complete -c edgedr -n '__fish_seen_subcommand_from backup' -l state-dir -r -d 'Runs, journals and locks (default $XDG_STATE_HOME/edgedr)'
 complete -c edgedr -n '__fish_seen_subcommand_from backup' -l lock-timeout -r -d 'Wait this long for the runbook'\''s lock (default 0s)'
 complete -c edgedr -n '__fish_seen_subcommand_from backup' -s o -l output -r -d 'text, json, yaml or none'
+complete -c edgedr -n '__fish_seen_subcommand_from backup' -l simulate -r -d 'Run against an in-process simulator of every target (nothing leaves loopback)'
+complete -c edgedr -n '__fish_seen_subcommand_from backup' -l world -r -d 'With --simulate: a world file laid over the derived one (faults, slow jobs)'
+complete -c edgedr -n '__fish_seen_subcommand_from backup' -l simulator -r -d 'Run against a running `edgedr sim serve` at this loopback URL'
+complete -c edgedr -n '__fish_seen_subcommand_from backup' -l time-scale -r -d 'Simulated time per real time (default 1/60 when simulating)'
 complete -c edgedr -n '__fish_seen_subcommand_from backup' -F
 complete -c edgedr -n '__fish_seen_subcommand_from restore' -s h -l help -r -d 'Print this help message and exit'
 complete -c edgedr -n '__fish_seen_subcommand_from restore' -l dry-run -r -d 'Print each step'\''s requests; send nothing'
@@ -84,6 +96,10 @@ complete -c edgedr -n '__fish_seen_subcommand_from restore' -l approve -r -d 'Ap
 complete -c edgedr -n '__fish_seen_subcommand_from restore' -l state-dir -r -d 'Runs, journals and locks (default $XDG_STATE_HOME/edgedr)'
 complete -c edgedr -n '__fish_seen_subcommand_from restore' -l lock-timeout -r -d 'Wait this long for the runbook'\''s lock (default 0s)'
 complete -c edgedr -n '__fish_seen_subcommand_from restore' -s o -l output -r -d 'text, json, yaml or none'
+complete -c edgedr -n '__fish_seen_subcommand_from restore' -l simulate -r -d 'Run against an in-process simulator of every target (nothing leaves loopback)'
+complete -c edgedr -n '__fish_seen_subcommand_from restore' -l world -r -d 'With --simulate: a world file laid over the derived one (faults, slow jobs)'
+complete -c edgedr -n '__fish_seen_subcommand_from restore' -l simulator -r -d 'Run against a running `edgedr sim serve` at this loopback URL'
+complete -c edgedr -n '__fish_seen_subcommand_from restore' -l time-scale -r -d 'Simulated time per real time (default 1/60 when simulating)'
 complete -c edgedr -n '__fish_seen_subcommand_from restore' -F
 complete -c edgedr -n '__fish_seen_subcommand_from resume' -s h -l help -r -d 'Print this help message and exit'
 complete -c edgedr -n '__fish_seen_subcommand_from resume' -s y -l yes -r -d 'Do not ask for confirmation'
@@ -91,6 +107,10 @@ complete -c edgedr -n '__fish_seen_subcommand_from resume' -l approve -r -d 'App
 complete -c edgedr -n '__fish_seen_subcommand_from resume' -l state-dir -r -d 'Runs, journals and locks (default $XDG_STATE_HOME/edgedr)'
 complete -c edgedr -n '__fish_seen_subcommand_from resume' -l lock-timeout -r -d 'Wait this long for the runbook'\''s lock (default 0s)'
 complete -c edgedr -n '__fish_seen_subcommand_from resume' -s o -l output -r -d 'text, json, yaml or none'
+complete -c edgedr -n '__fish_seen_subcommand_from resume' -l simulate -r -d 'Run against an in-process simulator of every target (nothing leaves loopback)'
+complete -c edgedr -n '__fish_seen_subcommand_from resume' -l world -r -d 'With --simulate: a world file laid over the derived one (faults, slow jobs)'
+complete -c edgedr -n '__fish_seen_subcommand_from resume' -l simulator -r -d 'Run against a running `edgedr sim serve` at this loopback URL'
+complete -c edgedr -n '__fish_seen_subcommand_from resume' -l time-scale -r -d 'Simulated time per real time (default 1/60 when simulating)'
 complete -c edgedr -n '__fish_seen_subcommand_from resume' -F
 complete -c edgedr -n '__fish_seen_subcommand_from rollback' -s h -l help -r -d 'Print this help message and exit'
 complete -c edgedr -n '__fish_seen_subcommand_from rollback' -s y -l yes -r -d 'Do not ask for confirmation'
@@ -98,6 +118,10 @@ complete -c edgedr -n '__fish_seen_subcommand_from rollback' -l approve -r -d 'A
 complete -c edgedr -n '__fish_seen_subcommand_from rollback' -l state-dir -r -d 'Runs, journals and locks (default $XDG_STATE_HOME/edgedr)'
 complete -c edgedr -n '__fish_seen_subcommand_from rollback' -l lock-timeout -r -d 'Wait this long for the runbook'\''s lock (default 0s)'
 complete -c edgedr -n '__fish_seen_subcommand_from rollback' -s o -l output -r -d 'text, json, yaml or none'
+complete -c edgedr -n '__fish_seen_subcommand_from rollback' -l simulate -r -d 'Run against an in-process simulator of every target (nothing leaves loopback)'
+complete -c edgedr -n '__fish_seen_subcommand_from rollback' -l world -r -d 'With --simulate: a world file laid over the derived one (faults, slow jobs)'
+complete -c edgedr -n '__fish_seen_subcommand_from rollback' -l simulator -r -d 'Run against a running `edgedr sim serve` at this loopback URL'
+complete -c edgedr -n '__fish_seen_subcommand_from rollback' -l time-scale -r -d 'Simulated time per real time (default 1/60 when simulating)'
 complete -c edgedr -n '__fish_seen_subcommand_from rollback' -F
 complete -c edgedr -n '__fish_seen_subcommand_from runs' -s h -l help -r -d 'Print this help message and exit'
 complete -c edgedr -n '__fish_seen_subcommand_from runs' -a list
