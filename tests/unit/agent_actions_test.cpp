@@ -492,3 +492,48 @@ services:
     routed = routed || req.original_url == "https://edge-gw.example.invalid:8443/v1/actions/stop-ingest/runs";
   CHECK(routed);
 }
+
+TEST_CASE("agent.run: a POST whose answer was lost is sent again with the same key, and the agent runs it once") {
+  const auto loaded = load_runbook_text("rb.yaml", R"(edgedr: 1
+name: lost
+targets:
+  plant:
+    agent: { url: "https://edge-gw.example.invalid:8443", token: "${env.EDGEDR_TEST_AGENT_TOKEN}" }
+services:
+  ingest:
+    failover:
+      - name: stop
+        action: agent.run
+        with: { target: plant, action: stop-ingest }
+)");
+  REQUIRE(loaded.runbook);
+  sim::World world = sim::derive_world(*loaded.runbook);
+  // The agent starts the run, then the connection drops before the answer's body.
+  sim::FaultRule lost;
+  lost.operation = "agent.run";
+  lost.effect = sim::FaultRule::Effect::reset;
+  lost.count = 1;
+  world.faults.push_back(lost);
+  FakeClock clock;
+  sim::Simulator simulator(world, clock);
+  Bench b("agent.run", simulator.start() + "/agents/plant", run_params());
+
+  StepResult r = b.action().submit(b.call);
+  REQUIRE(r.status == Status::pending);
+  CHECK(r.progress.find("sending it again with the same Idempotency-Key") != std::string::npos);
+  for (int i = 0; i < 10 && r.status == Status::pending; ++i) {
+    clock.advance(r.poll_after);
+    r = b.action().poll(b.call, r.handle);
+  }
+  REQUIRE(r.status == Status::succeeded);
+
+  // Two POSTs (the request log redacts the key header), one run, under the call's key.
+  int posts = 0;
+  for (const auto& req : simulator.requests()) posts += req.operation == "agent.run" ? 1 : 0;
+  CHECK(posts == 2);
+  const json state = json::parse(simulator.world_json());
+  REQUIRE(state["agents"].size() == 1);
+  REQUIRE(state["agents"][0]["runs"].size() == 1);
+  CHECK(state["agents"][0]["runs"][0]["idempotency-key"] == b.call.idempotency_key);
+  CHECK(state["agents"][0]["runs"][0]["id"] == r.outputs.at("run-id"));
+}

@@ -195,24 +195,15 @@ class AgentRunAction final : public AgentActionBase {
     if (!a.error.empty()) return StepResult::fail(a.error, false);
     const std::string name = call.param_text("action");
     if (name.empty()) return StepResult::fail("agent.run needs an action (the agent's action name)", false);
-    auto response = post_run(call, a, name);
-    if (!response)
-      // The Idempotency-Key makes sending the same POST again safe, so a lost answer is retryable.
-      return StepResult::fail(scrub("agent.run: POST " + redact_url(a.url + runs_path(name)) + ": " +
-                                        response.error().message,
-                                    a.token),
-                              response.error().retryable || response.error().kind == HttpError::Kind::transport ||
-                                  response.error().kind == HttpError::Kind::timeout);
-    if (response->status != 200 && response->status != 201 && response->status != 202)
-      return refused(a, *response, "agent.run", "running '" + name + "'");
-    return from_run(call, a, name, *response);
+    return post(call, a, name, false);
   }
 
   StepResult poll(const StepCall& call, const Value& handle) override {
     const Agent a = agent(call);
     if (!a.error.empty()) return StepResult::fail(a.error, false);
-    const std::string id = handle.to_text();
     const std::string name = call.param_text("action");
+    if (is_resend(handle)) return post(call, a, name, true);
+    const std::string id = handle.to_text();
     auto response = send(call, a, "GET", "/v1/runs/" + segment(id));
     // The run goes on at the agent while it cannot be reached: keep polling until the deadline
     // rather than fail the attempt, whose retry would start a second run under a new key.
@@ -245,8 +236,9 @@ class AgentRunAction final : public AgentActionBase {
       return rec;
     }
     auto response = post_run(call, a, name);
-    if (!response) {
-      // Unreachable now: submitting again later sends this same POST, which is just as safe.
+    const bool busy = response && (response->status == 429 || response->status >= 500);
+    if (!response || busy) {
+      // No usable answer now: submitting again later sends this same POST, which is just as safe.
       rec.verdict = Reconciliation::Verdict::not_started;
       return rec;
     }
@@ -268,7 +260,8 @@ class AgentRunAction final : public AgentActionBase {
 
   void cancel(const StepCall& call, const Value& handle) override {
     const Agent a = agent(call);
-    if (!a.error.empty() || handle.to_text().empty()) return;
+    // A POST without an answer has no run id to cancel; the agent's own limits end that run.
+    if (!a.error.empty() || is_resend(handle) || handle.to_text().empty()) return;
     (void)send(call, a, "POST", "/v1/runs/" + segment(handle.to_text()) + "/cancel");  // best effort
   }
 
@@ -289,6 +282,36 @@ class AgentRunAction final : public AgentActionBase {
     if (const Value* v = call.param("args"); v && v->is_map())
       for (const auto& [key, value] : v->entries()) args[key] = value.is_null() ? std::string() : value.to_text();
     return json{{"args", args}}.dump();
+  }
+
+  // The handle of a POST whose answer was lost: poll() sends it again.
+  static Value resend_handle() { return Value::map({{"resend", Value::boolean(true)}}); }
+  static bool is_resend(const Value& handle) { return handle.is_map() && handle.find("resend"); }
+
+  // POST the run and read the answer. A request that may have arrived without an answer (a
+  // timeout, a connection broken mid-exchange) is sent again from poll() under the same
+  // Idempotency-Key, until the agent answers or the step's deadline passes: the agent answers a
+  // replay with the run it already has. A retry of the attempt instead would carry a new key and
+  // could start a second run. One that cannot have arrived (no connection) is an ordinary failure.
+  static StepResult post(const StepCall& call, const Agent& a, const std::string& name, bool again) {
+    auto response = post_run(call, a, name);
+    if (!response) {
+      const HttpError& e = response.error();
+      const bool maybe_sent = e.kind == HttpError::Kind::timeout || e.kind == HttpError::Kind::transport;
+      if (maybe_sent || (again && e.kind == HttpError::Kind::connect))
+        return StepResult::wait(resend_handle(), poll_delay(call, kPollEvery),
+                                scrub("no answer to the POST (" + e.message + "); sending it again with the same Idempotency-Key",
+                                      a.token));
+      return StepResult::fail(scrub("agent.run: POST " + redact_url(a.url + runs_path(name)) + ": " + e.message, a.token),
+                              e.retryable || e.kind == HttpError::Kind::connect);
+    }
+    // Once the first POST may have arrived, a busy agent is asked again rather than given up on.
+    if (again && (response->status == 429 || response->status >= 500))
+      return StepResult::wait(resend_handle(), poll_delay(call, retry_after(*response).value_or(kPollEvery)),
+                              "agent answered " + std::to_string(response->status) + "; sending the POST again");
+    if (response->status != 200 && response->status != 201 && response->status != 202)
+      return refused(a, *response, "agent.run", "running '" + name + "'");
+    return from_run(call, a, name, *response);
   }
 
   static tl::expected<HttpResponse, HttpError> post_run(const StepCall& call, const Agent& a, const std::string& name) {
