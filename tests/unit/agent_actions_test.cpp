@@ -493,6 +493,16 @@ services:
   CHECK(routed);
 }
 
+TEST_CASE("agent.run keeps at most 4 KiB of output and does not cut a character in two") {
+  ScriptedAgent agent;
+  agent.running_polls = 0;
+  agent.output = std::string(4095, 'a') + "\xc3\xa9 and more";  // U+00E9 straddles the cap
+  Bench b("agent.run", agent.url(), run_params());
+  const StepResult r = b.run();
+  REQUIRE(r.status == Status::succeeded);
+  CHECK(r.outputs.at("output") == std::string(4095, 'a'));
+}
+
 TEST_CASE("agent.run: a POST whose answer was lost is sent again with the same key, and the agent runs it once") {
   const auto loaded = load_runbook_text("rb.yaml", R"(edgedr: 1
 name: lost
@@ -514,6 +524,10 @@ services:
   lost.effect = sim::FaultRule::Effect::reset;
   lost.count = 1;
   world.faults.push_back(lost);
+  // The next answer is cut in half: unreadable JSON, the run id unknown.
+  sim::FaultRule garbled = lost;
+  garbled.effect = sim::FaultRule::Effect::invalid_json;
+  world.faults.push_back(garbled);
   FakeClock clock;
   sim::Simulator simulator(world, clock);
   Bench b("agent.run", simulator.start() + "/agents/plant", run_params());
@@ -527,10 +541,10 @@ services:
   }
   REQUIRE(r.status == Status::succeeded);
 
-  // Two POSTs (the request log redacts the key header), one run, under the call's key.
+  // Three POSTs (the request log redacts the key header), one run, under the call's key.
   int posts = 0;
   for (const auto& req : simulator.requests()) posts += req.operation == "agent.run" ? 1 : 0;
-  CHECK(posts == 2);
+  CHECK(posts == 3);
   const json state = json::parse(simulator.world_json());
   REQUIRE(state["agents"].size() == 1);
   REQUIRE(state["agents"][0]["runs"].size() == 1);

@@ -92,6 +92,13 @@ std::string segment(std::string_view s) {
   return out;
 }
 
+// At most `n` bytes of valid UTF-8 `s`, not cutting a character in two.
+std::string utf8_prefix(const std::string& s, std::size_t n) {
+  if (s.size() <= n) return s;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return s.substr(0, n);
+}
+
 std::string last_line(std::string_view output) {
   while (!output.empty() && (output.back() == '\n' || output.back() == '\r' || output.back() == ' '))
     output.remove_suffix(1);
@@ -221,7 +228,7 @@ class AgentRunAction final : public AgentActionBase {
       return r;
     }
     if (response->status != 200) return refused(a, *response, "agent.run", "reading run " + id);
-    return from_run(call, a, name, *response);
+    return from_run(call, a, name, *response, handle);
   }
 
   // The same POST with the same Idempotency-Key: the agent answers with the run it already has
@@ -247,7 +254,7 @@ class AgentRunAction final : public AgentActionBase {
       rec.result = refused(a, *response, "agent.run", "running '" + name + "'");
       return rec;
     }
-    StepResult r = from_run(call, a, name, *response);
+    StepResult r = from_run(call, a, name, *response, resend_handle());
     if (r.status == StepResult::Status::pending) {
       rec.verdict = Reconciliation::Verdict::adopted;
       rec.handle = r.handle;
@@ -311,7 +318,7 @@ class AgentRunAction final : public AgentActionBase {
                               "agent answered " + std::to_string(response->status) + "; sending the POST again");
     if (response->status != 200 && response->status != 201 && response->status != 202)
       return refused(a, *response, "agent.run", "running '" + name + "'");
-    return from_run(call, a, name, *response);
+    return from_run(call, a, name, *response, resend_handle());
   }
 
   static tl::expected<HttpResponse, HttpError> post_run(const StepCall& call, const Agent& a, const std::string& name) {
@@ -319,19 +326,23 @@ class AgentRunAction final : public AgentActionBase {
   }
 
   // A run as the agent described it: finished (succeeded or failed) or still under way.
-  static StepResult from_run(const StepCall& call, const Agent& a, const std::string& name, const HttpResponse& r) {
+  // An answer without a run id and state (cut short, garbled) is asked for again through
+  // `again`: the resend handle after a POST, the run's handle after a GET.
+  static StepResult from_run(const StepCall& call, const Agent& a, const std::string& name, const HttpResponse& r,
+                             const Value& again) {
     const json run = parse_object(r.body);
     const std::string id = text_of(run, "id");
     const std::string state = text_of(run, "state");
     if (id.empty() || state.empty())
-      return StepResult::fail("agent.run: " + where(a) + " answered " + std::to_string(r.status) +
-                              " without a run id and state; is this an edgedr agent?");
+      return StepResult::wait(again, poll_delay(call, kPollEvery),
+                              "the agent's answer (" + std::to_string(r.status) +
+                                  ") has no run id and state; asking again");
     const std::string output = valid_utf8(scrub(text_of(run, "output"), a.token));
     const std::string exit_code = text_of(run, "exit-code");
     if (state == "succeeded")
       return StepResult::ok({{"run-id", id},
                              {"exit-code", exit_code.empty() ? "0" : exit_code},
-                             {"output", output.substr(0, kOutputCap)}});
+                             {"output", utf8_prefix(output, kOutputCap)}});
     if (state == "failed") {
       std::string text = "agent.run: '" + name + "' failed on " + where(a) + " (run " + id +
                          (exit_code.empty() ? "" : ", exit code " + exit_code) + ")";
