@@ -28,9 +28,13 @@ Value fields(std::vector<std::pair<std::string, std::string>> kv) {
   return Value::map(std::move(entries));
 }
 
-Value params(std::vector<Value::Entry> entries) { return Value::map(std::move(entries)); }
+Value params(std::vector<Value::Entry> entries) {
+  return Value::map(std::move(entries));
+}
 
-Value args(std::vector<std::pair<std::string, std::string>> kv) { return fields(std::move(kv)); }
+Value args(std::vector<std::pair<std::string, std::string>> kv) {
+  return fields(std::move(kv));
+}
 
 // The actions with one agent target "plant" at `url`, and a call ready to submit.
 struct Bench {
@@ -91,23 +95,24 @@ struct ScriptedAgent {
       headers.push_back(req.headers);
       bodies.push_back(req.body);
     };
-    http.server.Post(R"(/v1/actions/([^/]+)/runs)", [this, record](const httplib::Request& req, httplib::Response& res) {
-      record(req);
-      std::lock_guard lock(mu);
-      res.status = post_status;
-      if (post_status == 401) {
-        res.set_content(R"({"error":{"code":"Unauthorized","message":"A valid bearer token is required."}})",
-                        "application/json");
-        return;
-      }
-      if (post_status != 202) {
-        res.set_content(R"({"error":{"code":"UnknownAction","message":"The agent has no action 'x'."}})",
-                        "application/json");
-        return;
-      }
-      res.set_content(json{{"id", "r-1"}, {"action", req.matches[1].str()}, {"state", "running"}}.dump(),
-                      "application/json");
-    });
+    http.server.Post(
+        R"(/v1/actions/([^/]+)/runs)", [this, record](const httplib::Request& req, httplib::Response& res) {
+          record(req);
+          std::lock_guard lock(mu);
+          res.status = post_status;
+          if (post_status == 401) {
+            res.set_content(R"({"error":{"code":"Unauthorized","message":"A valid bearer token is required."}})",
+                            "application/json");
+            return;
+          }
+          if (post_status != 202) {
+            res.set_content(R"({"error":{"code":"UnknownAction","message":"The agent has no action 'x'."}})",
+                            "application/json");
+            return;
+          }
+          res.set_content(json{{"id", "r-1"}, {"action", req.matches[1].str()}, {"state", "running"}}.dump(),
+                          "application/json");
+        });
     http.server.Get("/v1/runs/r-1", [this, record](const httplib::Request& req, httplib::Response& res) {
       record(req);
       std::lock_guard lock(mu);
@@ -265,8 +270,8 @@ TEST_CASE("agent.run: an unreachable agent is retryable on submit and keeps poll
 
 TEST_CASE("agent.run: target problems are final and name the target, never the token") {
   ScriptedAgent agent;
-  Bench missing("agent.run", agent.url(), params({{"target", Value::string("nowhere")},
-                                                  {"action", Value::string("stop-ingest")}}));
+  Bench missing("agent.run", agent.url(),
+                params({{"target", Value::string("nowhere")}, {"action", Value::string("stop-ingest")}}));
   StepResult r = missing.action().submit(missing.call);
   CHECK_FALSE(r.retryable);
   CHECK(r.error == "agent.run: target 'nowhere' is not among the runbook's targets");
@@ -302,8 +307,9 @@ TEST_CASE("agent.run describes its POST without the token; it is not read-only")
   Bench b("agent.run", "https://edge-gw-det.contoso.example:8443", run_params());
   const auto lines = b.action().describe(b.call);
   REQUIRE(lines.size() == 1);
-  CHECK(lines[0] ==
-        R"(POST https://edge-gw-det.contoso.example:8443/v1/actions/stop-ingest/runs {"args":{"line":"3","site":"detroit"}} (Idempotency-Key run-1/historian/failover/agent.run/1))");
+  CHECK(
+      lines[0] ==
+      R"(POST https://edge-gw-det.contoso.example:8443/v1/actions/stop-ingest/runs {"args":{"line":"3","site":"detroit"}} (Idempotency-Key run-1/historian/failover/agent.run/1))");
   CHECK_FALSE(b.action().read_only());
   CHECK(b.action().blocking());
 }
@@ -324,7 +330,9 @@ TEST_CASE("agent.check: health and named checks; a failing check fails with its 
   REQUIRE(r.status == Status::succeeded);
   CHECK(r.outputs.at("status") == "pass");
 
-  agent.set([](ScriptedAgent& a) { a.check_body = R"({"name":"upstream","status":"fail","output":"probing\nno upstream"})"; });
+  agent.set([](ScriptedAgent& a) {
+    a.check_body = R"({"name":"upstream","status":"fail","output":"probing\nno upstream"})";
+  });
   r = named.action().submit(named.call);
   REQUIRE(r.status == Status::failed);
   CHECK(r.retryable);
@@ -416,7 +424,8 @@ services:
   CHECK(done.result.status == Status::succeeded);
   CHECK(done.result.outputs.at("run-id") == run_id);
 
-  Bench broken("agent.run", url, params({{"target", Value::string("plant")}, {"action", Value::string("break-things")}}));
+  Bench broken("agent.run", url,
+               params({{"target", Value::string("plant")}, {"action", Value::string("break-things")}}));
   broken.call.idempotency_key = "run-1/ingest/failover/broken/1";
   r = broken.action().submit(broken.call);
   for (int i = 0; i < 10 && r.status == Status::pending; ++i) {
@@ -434,11 +443,13 @@ services:
   CHECK(r.error.find("refused the token (401)") != std::string::npos);
   CHECK(r.error.find("not-the-token") == std::string::npos);
 
-  Bench pass("agent.check", url, params({{"target", Value::string("plant")}, {"check", Value::string("upstream-connected")}}));
+  Bench pass("agent.check", url,
+             params({{"target", Value::string("plant")}, {"check", Value::string("upstream-connected")}}));
   r = pass.action().submit(pass.call);
   REQUIRE(r.status == Status::succeeded);
   CHECK(r.outputs.at("status") == "pass");
-  Bench fail("agent.check", url, params({{"target", Value::string("plant")}, {"check", Value::string("queue-drained")}}));
+  Bench fail("agent.check", url,
+             params({{"target", Value::string("plant")}, {"check", Value::string("queue-drained")}}));
   r = fail.action().submit(fail.call);
   REQUIRE(r.status == Status::failed);
   CHECK(r.error.find("42 messages queued") != std::string::npos);

@@ -24,19 +24,19 @@ using actions::step_id;
 using actions::time_left;
 using actions::valid_utf8;
 
-constexpr std::size_t kOutputCap = 4096;     // bytes of the agent's output kept in the `output` output
-constexpr std::size_t kLineCap = 300;        // bytes of the output's last line in an error
+constexpr std::size_t kOutputCap = 4096;      // bytes of the agent's output kept in the `output` output
+constexpr std::size_t kLineCap = 300;         // bytes of the output's last line in an error
 constexpr std::size_t kBodyCap = 256 * 1024;  // an agent's answer is small; more is not kept
 constexpr Duration kPollEvery = 2s;
 constexpr Duration kRequestTimeout = 30s;
 constexpr Duration kConnectTimeout = 10s;
 
 struct Agent {
-  std::string name;     // the target's name
-  std::string url;      // without a trailing '/'
+  std::string name;  // the target's name
+  std::string url;   // without a trailing '/'
   std::string token;
   std::string ca_file;
-  std::string error;    // non-empty: the target is unusable
+  std::string error;  // non-empty: the target is unusable
 };
 
 std::string target_field(const Value& fields, const char* key) {
@@ -179,9 +179,8 @@ class AgentActionBase : public Action {
                             const std::string& what) {
     const std::string status = std::to_string(r.status);
     if (r.status == 401 || r.status == 403)
-      return StepResult::fail(action_name + ": " + where(a) + " refused the token (" + status +
-                                  "); check the target's token",
-                              false);
+      return StepResult::fail(
+          action_name + ": " + where(a) + " refused the token (" + status + "); check the target's token", false);
     std::string text = action_name + ": " + where(a) + " answered " + status + " to " + what;
     if (const auto detail = error_detail(r); !detail.empty()) text += " (" + detail + ")";
     const bool retryable = r.status == 408 || r.status == 429 || r.status >= 500;
@@ -275,8 +274,8 @@ class AgentRunAction final : public AgentActionBase {
   std::vector<std::string> describe(const StepCall& call) const override {
     const Agent a = agent(call, false);
     const std::string name = call.param_text("action");
-    const std::string key = call.idempotency_key.empty() ? "<run-id>/" + step_id(call) + "/<attempt>"
-                                                         : call.idempotency_key;
+    const std::string key =
+        call.idempotency_key.empty() ? "<run-id>/" + step_id(call) + "/<attempt>" : call.idempotency_key;
     return {"POST " + redact_url((a.url.empty() ? "{" + a.name + ".url}" : a.url) + runs_path(name)) + " " +
             body_of(call) + " (Idempotency-Key " + key + ")"};
   }
@@ -306,11 +305,13 @@ class AgentRunAction final : public AgentActionBase {
       const HttpError& e = response.error();
       const bool maybe_sent = e.kind == HttpError::Kind::timeout || e.kind == HttpError::Kind::transport;
       if (maybe_sent || (again && e.kind == HttpError::Kind::connect))
-        return StepResult::wait(resend_handle(), poll_delay(call, kPollEvery),
-                                scrub("no answer to the POST (" + e.message + "); sending it again with the same Idempotency-Key",
-                                      a.token));
-      return StepResult::fail(scrub("agent.run: POST " + redact_url(a.url + runs_path(name)) + ": " + e.message, a.token),
-                              e.retryable || e.kind == HttpError::Kind::connect);
+        return StepResult::wait(
+            resend_handle(), poll_delay(call, kPollEvery),
+            scrub("no answer to the POST (" + e.message + "); sending it again with the same Idempotency-Key",
+                  a.token));
+      return StepResult::fail(
+          scrub("agent.run: POST " + redact_url(a.url + runs_path(name)) + ": " + e.message, a.token),
+          e.retryable || e.kind == HttpError::Kind::connect);
     }
     // Once the first POST may have arrived, a busy agent is asked again rather than given up on.
     if (again && (response->status == 429 || response->status >= 500))
@@ -334,9 +335,9 @@ class AgentRunAction final : public AgentActionBase {
     const std::string id = text_of(run, "id");
     const std::string state = text_of(run, "state");
     if (id.empty() || state.empty())
-      return StepResult::wait(again, poll_delay(call, kPollEvery),
-                              "the agent's answer (" + std::to_string(r.status) +
-                                  ") has no run id and state; asking again");
+      return StepResult::wait(
+          again, poll_delay(call, kPollEvery),
+          "the agent's answer (" + std::to_string(r.status) + ") has no run id and state; asking again");
     const std::string output = valid_utf8(scrub(text_of(run, "output"), a.token));
     const std::string exit_code = text_of(run, "exit-code");
     if (state == "succeeded")
@@ -352,7 +353,8 @@ class AgentRunAction final : public AgentActionBase {
     if (state == "cancelled")
       return StepResult::fail("agent.run: '" + name + "' was cancelled on " + where(a) + " (run " + id + ")", false);
     const Duration after = retry_after(r).value_or(kPollEvery);
-    return StepResult::wait(Value::string(id), poll_delay(call, after), "'" + name + "' " + state + " (run " + id + ")");
+    return StepResult::wait(Value::string(id), poll_delay(call, after),
+                            "'" + name + "' " + state + " (run " + id + ")");
   }
 };
 
@@ -369,9 +371,9 @@ class AgentCheckAction final : public AgentActionBase {
     const std::string path = check.empty() ? "/v1/health" : "/v1/checks/" + segment(check);
     auto response = send(call, a, "GET", path);
     if (!response)
-      return StepResult::fail(scrub("agent.check: GET " + redact_url(a.url + path) + ": " + response.error().message,
-                                    a.token),
-                              response.error().retryable);
+      return StepResult::fail(
+          scrub("agent.check: GET " + redact_url(a.url + path) + ": " + response.error().message, a.token),
+          response.error().retryable);
     const json body = parse_object(response->body);
     if (check.empty()) {
       if (response->status == 200) return StepResult::ok({{"status", text_of(body, "status")}});
