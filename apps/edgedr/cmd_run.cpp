@@ -3,6 +3,7 @@
 
 #include "dr/exit_code.h"
 #include "azure_setup.h"
+#include "dr/agent_actions.h"
 #include "dr/local_actions.h"
 #include "run_session.h"
 
@@ -44,6 +45,7 @@ int run_operation(const RunOptions& opt, const Context& ctx) {
     dr::register_local_actions(actions);
     auto azure = std::make_shared<dr::azure::AzureContext>();
     dr::azure::register_azure_actions(actions, azure);
+    dr::register_agent_actions(actions, azure);
     auto secrets = dr::make_process_secret_resolver();
     AzureSetup setup;
     setup.secrets = secrets.get();

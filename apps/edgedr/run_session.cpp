@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "azure_setup.h"
+#include "dr/agent_actions.h"
 #include "dr/http.h"
 #include "dr/local_actions.h"
 
@@ -22,6 +23,7 @@ RunSession::RunSession(const Context& ctx, const RunFlags& flags, std::size_t to
   dr::register_local_actions(actions_);
   azure_ = std::make_shared<dr::azure::AzureContext>();
   dr::azure::register_azure_actions(actions_, azure_);
+  dr::register_agent_actions(actions_, azure_);
   secrets_ = flags.simulating() ? make_simulated_secret_resolver(dr::make_process_secret_resolver())
                                 : dr::make_process_secret_resolver();
   view_ = std::make_unique<RunView>(term.stderr_tty && !ctx.global.quiet, term.color, ctx.global.quiet, total_steps, *clock_);
