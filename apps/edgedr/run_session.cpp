@@ -20,7 +20,7 @@ RunSession::RunSession(const Context& ctx, const RunFlags& flags, std::size_t to
     clock_ = std::make_unique<dr::SystemClock>();
   }
   executor_ = dr::make_thread_pool(8);
-  dr::register_local_actions(actions_);
+  dr::register_local_actions(actions_, flags.simulating());
   azure_ = std::make_shared<dr::azure::AzureContext>();
   dr::azure::register_azure_actions(actions_, azure_);
   dr::register_agent_actions(actions_, azure_);
@@ -40,9 +40,9 @@ RunSession::~RunSession() {
   if (!flags_.simulator.empty()) dr::set_simulation_route({});
 }
 
-std::optional<std::string> RunSession::set_up(const dr::Runbook& rb) {
+std::optional<std::string> RunSession::set_up(const dr::Runbook& rb, dr::Operation op) {
   if (flags_.simulate) {
-    auto sim = dr::sim::start_simulation(rb, flags_.world.empty() ? std::nullopt : std::optional(flags_.world), *clock_);
+    auto sim = dr::sim::start_simulation(rb, flags_.world.empty() ? std::nullopt : std::optional(flags_.world), *clock_, op);
     if (!sim) {
       std::string text = "the simulator's world cannot be used:";
       for (const auto& d : sim.error().all()) text += "\n" + d.str();
@@ -70,7 +70,7 @@ int RunSession::run(const std::function<dr::RunResult(const dr::RunContext&)>& s
   rc.clock = clock_.get();
   rc.simulated = flags_.simulating();
   rc.time_scale = flags_.effective_time_scale();
-  rc.on_runbook = [this](const dr::Runbook& rb) { return set_up(rb); };
+  rc.on_runbook = [this](const dr::Runbook& rb, dr::Operation op) { return set_up(rb, op); };
   rc.executor = executor_.get();
   rc.actions = &actions_;
   rc.secrets = secrets_.get();

@@ -25,7 +25,7 @@ class RunSession {
   const Context& ctx_;
   const RunFlags& flags_;
   // Sets up the Azure pipeline (and under --simulate the simulator) for the loaded runbook.
-  std::optional<std::string> set_up(const dr::Runbook& rb);
+  std::optional<std::string> set_up(const dr::Runbook& rb, dr::Operation op);
 
   SignalWatcher signals_;  // first: blocks the signals before any thread starts
   std::unique_ptr<dr::Clock> clock_;  // scaled when simulating

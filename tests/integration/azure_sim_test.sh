@@ -111,6 +111,18 @@ expect_contains "$(grep step.succeeded "$j")" '"recovery-point-id"' "restore jou
 expect_code 0 "--dry-run prints the exact ARM calls" "$EDGEDR" failover "$TMP/rb.yaml" --dry-run
 expect_contains "$out" "PATCH https://management.azure.com/subscriptions/$E2E_SUB/resourceGroups/rg-e2e/providers/Microsoft.Network/trafficmanagerprofiles/tm-e2e/" "dry run: the endpoint PATCH URL"
 
+# Every example runbook's every operation, end to end against the simulator (its exec steps are
+# simulated too: a rehearsal runs nothing on this machine).
+for rb in "$SRC"/runbooks/examples/*.yaml; do
+  extra=()
+  case "$rb" in *lab-plant.yaml) extra=(--input "lab-dir=$TMP/no-lab") ;; esac
+  for op in failover failback backup restore; do
+    expect_code 0 "$(basename "$rb") $op --simulate" "$EDGEDR" "$op" "$rb" --yes --simulate --time-scale 0.005 \
+      --approve traffic/failover/approve-switch --state-dir "$TMP/examples" "${extra[@]}"
+  done
+done
+expect_code 0 "the lab example's exec steps are simulated: no lab directory appears" test ! -e "$TMP/no-lab"
+
 # ---- 2. P8: a failed probe rolls back, restoring the captured endpoint state ------------------
 sim_start rollback 'probes:
   - { url: "https://app.dr.e2e.example/health", status: 503, body: down }'

@@ -94,6 +94,28 @@ TEST_CASE("the local actions are registered under their catalogue names") {
   CHECK(registry.find("http.probe")->blocking());
 }
 
+TEST_CASE("in a rehearsal exec runs nothing: it succeeds after a simulated second and says so") {
+  dr::test::TempDir dir;
+  const std::string marker = dir.file("ran");
+  Bench b("exec", command({"/bin/sh", "-c", "touch \"$1\"", "sh", marker.c_str()}));
+  ActionRegistry simulated;
+  register_local_actions(simulated, true);
+  Action& exec = *simulated.find("exec");
+  CHECK(exec.read_only());
+  const auto start = b.clock.now();
+  StepResult r = exec.submit(b.call);
+  REQUIRE(r.status == Status::pending);
+  while (r.status == Status::pending) {
+    b.clock.advance(r.poll_after);
+    r = exec.poll(b.call, r.handle);
+  }
+  CHECK(r.status == Status::succeeded);
+  CHECK(b.clock.now() - start >= 1s);
+  CHECK(r.outputs["exit-code"] == "0");
+  CHECK(r.outputs["stdout"].find("simulated") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(marker));  // the command never ran
+}
+
 // --- wait -------------------------------------------------------------------------------------
 
 TEST_CASE("wait ends when its duration has passed on the clock, holding no thread") {

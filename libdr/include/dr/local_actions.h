@@ -11,6 +11,8 @@
 namespace dr {
 
 // Adds "wait", "exec", "http.probe" and "manual.approve" to `registry`.
-void register_local_actions(ActionRegistry& registry);
+// `simulated`: a rehearsal (--simulate, --simulator) changes nothing on this machine either, so
+// `exec` runs no command: it succeeds after a simulated second, saying what it would have run.
+void register_local_actions(ActionRegistry& registry, bool simulated = false);
 
 }  // namespace dr

@@ -49,7 +49,7 @@ struct RunContext {
   // Called with the loaded runbook before the engine starts (a new run, resume and rollback
   // alike), so the caller can set up what the actions need from it (the Azure pipeline, the
   // simulator). A returned text stops the run before any step: exit 78 with that message.
-  std::function<std::optional<std::string>(const Runbook&)> on_runbook;
+  std::function<std::optional<std::string>(const Runbook&, Operation)> on_runbook;
   // Called with the run id and directory once the run exists (approval files live there).
   std::function<void(const std::string& run_id, const std::string& run_dir)> on_run;
 };

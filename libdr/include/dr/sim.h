@@ -228,7 +228,9 @@ struct World {
 // http.probe URL answering 200 (with the step's expect-body text, so body checks pass).
 // References (${env...}) in target fields are used as written, unresolved, except the
 // subscription, which the ARM paths do not check.
-World derive_world(const Runbook& runbook);
+// For a failback (`operation`), the world is the one a failover, commit and reprotect leave:
+// every recovery plan and protected item active at the recovery site and replicating back.
+World derive_world(const Runbook& runbook, std::optional<Operation> operation = std::nullopt);
 
 // A world file (YAML, docs/simulator.md) laid over `base` (the derived world under --simulate):
 // a resource with the same name (profile, endpoint, vault, plan, item, agent, action, check,
@@ -282,6 +284,7 @@ class Simulator {
 // Errors: the world file's diagnostics (exit 78).
 tl::expected<std::unique_ptr<Simulator>, Diagnostics> start_simulation(const Runbook& runbook,
                                                                        const std::optional<std::string>& world_file,
-                                                                       Clock& clock);
+                                                                       Clock& clock,
+                                                                       std::optional<Operation> operation = std::nullopt);
 
 }  // namespace dr::sim

@@ -13,6 +13,7 @@ namespace dr::actions {
 
 std::shared_ptr<Action> make_wait_action();
 std::shared_ptr<Action> make_exec_action();
+std::shared_ptr<Action> make_simulated_exec_action();
 std::shared_ptr<Action> make_http_probe_action();
 std::shared_ptr<Action> make_manual_approve_action();
 

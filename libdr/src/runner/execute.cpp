@@ -39,9 +39,9 @@ std::unique_ptr<RunLock> take_lock(const std::string& state_dir, const std::stri
 
 // Lets the caller set up what the actions need from the runbook, before any lock or journal
 // exists, so a set-up failure leaves nothing behind. False with `result` filled when it failed.
-bool set_up(const Runbook& rb, const RunContext& ctx, RunResult& result) {
+bool set_up(const Runbook& rb, Operation op, const RunContext& ctx, RunResult& result) {
   if (!ctx.on_runbook) return true;
-  if (auto error = ctx.on_runbook(rb)) {
+  if (auto error = ctx.on_runbook(rb, op)) {
     result.exit_code = exit_code::invalid_runbook;
     result.error = *error;
     return false;
@@ -96,7 +96,7 @@ RunResult execute_run(const RunRequest& request, const Prepared& prepared, const
   const Runbook& rb = *prepared.runbook;
   const std::string state_dir = request.state_dir.empty() ? default_state_dir() : request.state_dir;
   const std::string run_id = new_run_id(ctx.clock->wall());
-  if (!set_up(rb, ctx, result)) return result;
+  if (!set_up(rb, request.operation, ctx, result)) return result;
 
   auto lock = take_lock(state_dir, rb.name, me(ctx, run_id), request.lock_timeout, ctx, "nothing was started", result);
   if (!lock) return result;
@@ -162,7 +162,7 @@ RunResult continue_run(const std::string& state_dir_in, const std::string& run_i
   request.operation = started->operation;
   request.inputs = started->inputs;
   request.filter = started->filter;
-  Prepared prepared = prepare_run(request);
+  Prepared prepared = prepare_run(request, !ctx.simulated);  // a rehearsal needs no secrets
   if (!prepared.ok()) {
     result.exit_code = 78;
     result.error = "cannot load the runbook of run " + run_id + " (" + started->file + ")";
@@ -176,7 +176,7 @@ RunResult continue_run(const std::string& state_dir_in, const std::string& run_i
                    "); resume and rollback need the runbook the run started with";
     return result;
   }
-  if (!set_up(*prepared.runbook, ctx, result)) return result;
+  if (!set_up(*prepared.runbook, started->operation, ctx, result)) return result;
   auto lock =
       take_lock(state_dir, prepared.runbook->name, me(ctx, run_id), lock_timeout, ctx, "the run was not continued", result);
   if (!lock) return result;

@@ -485,8 +485,9 @@ std::string Simulator::world_json() const {
 
 tl::expected<std::unique_ptr<Simulator>, Diagnostics> start_simulation(const Runbook& runbook,
                                                                        const std::optional<std::string>& world_file,
-                                                                       Clock& clock) {
-  World world = derive_world(runbook);
+                                                                       Clock& clock,
+                                                                       std::optional<Operation> operation) {
+  World world = derive_world(runbook, operation);
   if (world_file) {
     auto loaded = load_world(*world_file, std::move(world));
     if (!loaded) return tl::unexpected(loaded.error());

@@ -62,7 +62,7 @@ void each_step(const Runbook& rb, const std::function<void(const StepSpec&)>& f)
 
 }  // namespace
 
-World derive_world(const Runbook& rb) {
+World derive_world(const Runbook& rb, std::optional<Operation> operation) {
   World w;
   if (rb.azure && !rb.azure->tenant.empty() && rb.azure->tenant.find("${") == std::string::npos)
     w.tenant = rb.azure->tenant;
@@ -208,6 +208,12 @@ World derive_world(const Runbook& rb) {
                                         i == 0 ? "AppConsistent" : "CrashConsistent"});
   for (auto& p : w.profiles)
     if (p.resource_group.empty()) p.resource_group = "rg-" + p.name;
+  if (operation == Operation::failback) {
+    for (auto& v : w.recovery_vaults) {
+      for (auto& p : v.plans) p.reversed = true;
+      for (auto& it : v.items) it.reversed = true;
+    }
+  }
   return w;
 }
 

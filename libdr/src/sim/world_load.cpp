@@ -302,6 +302,12 @@ void read_recovery_vaults(Reader& r, const YAML::Node& n, World& w) {
                           else if (ik == "location") {
                             std::string loc;
                             if (r.one_of(x, loc, {"Primary", "Recovery"}) && loc == "Recovery") it.phase = "committed";
+                          } else if (ik == "replicating") {
+                            // After a failover, commit and reprotect: active at the recovery site,
+                            // replicating back (what a failback starts from).
+                            std::string dir;
+                            if (r.one_of(x, dir, {"primary-to-recovery", "recovery-to-primary"}))
+                              it.reversed = dir == "recovery-to-primary";
                           }
                         });
                });
