@@ -123,6 +123,12 @@ for rb in "$SRC"/runbooks/examples/*.yaml; do
 done
 expect_code 0 "the lab example's exec steps are simulated: no lab directory appears" test ! -e "$TMP/no-lab"
 
+# The README's main job, as written there (after `scripts/setup &&`), with this build's binary.
+readme_job=$(grep -m1 '^scripts/setup && build/edgedr ' "$SRC/README.md" | sed 's|^scripts/setup && build/edgedr ||')
+read -r -a readme_args <<<"$readme_job"
+expect_code 0 "the README's main job: edgedr $readme_job" "$EDGEDR" "${readme_args[@]/runbooks\//$SRC/runbooks/}" --state-dir "$TMP/readme"
+expect_contains "$err" "succeeded" "the README's main job succeeds"
+
 # ---- 2. P8: a failed probe rolls back, restoring the captured endpoint state ------------------
 sim_start rollback 'probes:
   - { url: "https://app.dr.e2e.example/health", status: 503, body: down }'
