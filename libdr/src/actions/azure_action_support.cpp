@@ -130,17 +130,6 @@ std::optional<std::int64_t> int_at(const json& j, std::initializer_list<const ch
   return std::nullopt;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
-           return std::tolower(x) == std::tolower(y);
-         });
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
 
 std::optional<std::string> header_of(const ArmResponse& response, std::string_view name) {
   for (const auto& [k, v] : response.headers)

@@ -15,6 +15,7 @@
 
 #include "actions/action_support.h"
 #include "dr/azure_actions.h"
+#include "dr/text.h"
 
 namespace dr::actions::az {
 
@@ -68,8 +69,6 @@ std::optional<std::string> header_of(const ArmResponse& response, std::string_vi
 // Retry-After (seconds) of a response, else `fallback`.
 Duration retry_after_of(const ArmResponse& response, Duration fallback);
 
-bool iequals(std::string_view a, std::string_view b);
-std::string lower(std::string_view s);
 
 // The path of an absolute URL ARM handed out, from "/subscriptions" (case-insensitively), without
 // the query; the URL itself when it has no such part.

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "dr/sim.h"
+#include "dr/text.h"
 
 namespace dr::sim::detail {
 
@@ -75,8 +76,6 @@ struct State {
 };
 
 // ---- helpers (server.cpp) ----
-bool iequals(std::string_view a, std::string_view b);
-std::string lower(std::string_view s);
 std::vector<std::string> split_path(const std::string& path);  // empty segments dropped
 std::string iso_time(Clock::wall_time t);                      // 2026-11-23T09:26:38.1230000Z
 std::string iso_duration(Duration d);                          // PT1M30S

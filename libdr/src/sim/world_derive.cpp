@@ -4,6 +4,7 @@
 #include <set>
 
 #include "dr/sim.h"
+#include "dr/text.h"
 
 namespace dr::sim {
 namespace {
@@ -11,11 +12,6 @@ namespace {
 std::string field(const Value& map, std::string_view key) {
   const Value* v = map.find(key);
   return v && v->is_scalar() ? v->to_text() : std::string();
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
 }
 
 std::string endpoint_type(const std::string& written) {
