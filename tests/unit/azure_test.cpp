@@ -1175,3 +1175,29 @@ TEST_CASE("the spec examples' LRO headers parse with lro_from") {
   CHECK(lro->location.find("/operationResults/") != std::string::npos);
   CHECK(lro->retry_after == 60s);
 }
+
+TEST_CASE("a cancel stops the wait between retries") {
+  ArmBench bench;
+  std::atomic<bool> cancelled{false};
+  std::atomic<int> hits{0};
+  bench.http.server.Get("/x", [&](const httplib::Request&, httplib::Response& res) {
+    ++hits;
+    cancelled = true;  // the operator pressed Ctrl-C while the server said "come back in 100 s"
+    res.status = 429;
+    res.set_header("Retry-After", "100");
+  });
+  auto arm = bench.client();
+  auto request = get("/x");
+  request.cancelled = &cancelled;
+  const auto start = bench.clock.now();
+  const auto response = arm->send(request);
+  REQUIRE_FALSE(response);
+  CHECK(response.error().kind == ArmError::Kind::cancelled);
+  CHECK(hits == 1);
+  CHECK(bench.clock.now() - start < 1s);
+}
+
+TEST_CASE("the metadata service's plain-http address is allowed, other link-local hosts are not") {
+  CHECK_FALSE(check_url("http://169.254.169.254/metadata/identity/oauth2/token"));
+  CHECK(check_url("http://169.254.169.253/metadata/identity/oauth2/token"));
+}
