@@ -106,7 +106,8 @@ struct Seen {
 };
 
 std::string token_json(const std::string& token, int expires_in = 3599) {
-  return Json{{"token_type", "Bearer"}, {"expires_in", expires_in}, {"ext_expires_in", expires_in}, {"access_token", token}}
+  return Json{
+      {"token_type", "Bearer"}, {"expires_in", expires_in}, {"ext_expires_in", expires_in}, {"access_token", token}}
       .dump();
 }
 
@@ -198,7 +199,8 @@ TEST_CASE("a rejected client secret gives the AADSTS reason and never the secret
   const auto token = credential->get_token(kScope);
   REQUIRE_FALSE(token);
   CHECK(token.error().message.find("401") != std::string::npos);
-  CHECK(token.error().message.find("invalid_client: AADSTS7000215: Invalid client secret provided.") != std::string::npos);
+  CHECK(token.error().message.find("invalid_client: AADSTS7000215: Invalid client secret provided.") !=
+        std::string::npos);
   CHECK(token.error().message.find("Trace ID") == std::string::npos);
   CHECK(token.error().message.find("VERY-SECRET-VALUE") == std::string::npos);
 }
@@ -263,7 +265,8 @@ std::string base64url_decode(std::string s) {
   return out;
 }
 
-void check_assertion(const std::string& jwt, const TestCertificate& cert, const std::string& audience, FakeClock& clock) {
+void check_assertion(const std::string& jwt, const TestCertificate& cert, const std::string& audience,
+                     FakeClock& clock) {
   const auto dot1 = jwt.find('.');
   const auto dot2 = jwt.find('.', dot1 + 1);
   REQUIRE(dot2 != std::string::npos);
@@ -388,7 +391,8 @@ TEST_CASE("managed identity asks IMDS with Metadata: true and reads numbers sent
   CHECK(token->expires_on == Clock::wall_time(std::chrono::seconds(1767312000)));
   REQUIRE(seen.count() == 1);
   CHECK(header_of(seen.headers[0], "Metadata") == "true");
-  CHECK(seen.queries[0] == "api-version=2018-02-01&client_id=user-assigned-1&resource=https://management.core.windows.net");
+  CHECK(seen.queries[0] ==
+        "api-version=2018-02-01&client_id=user-assigned-1&resource=https://management.core.windows.net");
 }
 
 TEST_CASE("managed identity on Azure Arc answers the key-file challenge") {
@@ -405,7 +409,8 @@ TEST_CASE("managed identity on Azure Arc answers the key-file challenge") {
       return;
     }
     CHECK(req.get_header_value("Authorization") == "Basic arc-secret-key");
-    res.set_content(R"({"access_token":"arc-token","expires_on":"1767312000","token_type":"Bearer"})", "application/json");
+    res.set_content(R"({"access_token":"arc-token","expires_on":"1767312000","token_type":"Bearer"})",
+                    "application/json");
   });
   arc.start();
   FakeClock clock;
@@ -730,7 +735,8 @@ TEST_CASE("a 400 is tried once and becomes one line with code, message and reque
     CHECK(req.get_header_value("Content-Type") == "application/json");
     res.status = 400;
     res.set_header("x-ms-request-id", "rid-400");
-    res.set_content(R"({"error":{"code":"BadRequest","message":"Priority must be unique.\nSee docs."}})", "application/json");
+    res.set_content(R"({"error":{"code":"BadRequest","message":"Priority must be unique.\nSee docs."}})",
+                    "application/json");
   });
   auto arm = bench.client();
   ArmRequest request = get("/subscriptions/sub-1/profiles/p1");
@@ -821,7 +827,8 @@ TEST_CASE("a 401 invalid_token refreshes the token once; other 401s and 403s are
     ++hits;
     if (always_reject || req.get_header_value("Authorization") == "Bearer arm-token-1") {
       res.status = 401;
-      res.set_header("WWW-Authenticate", R"(Bearer authorization_uri="https://login", error="invalid_token", error_description="revoked")");
+      res.set_header("WWW-Authenticate",
+                     R"(Bearer authorization_uri="https://login", error="invalid_token", error_description="revoked")");
       return;
     }
     res.set_content("{}", "application/json");
@@ -1058,11 +1065,13 @@ TEST_CASE("the debug log of a whole chain and pipeline run carries neither the t
 // ---- error bodies ---------------------------------------------------------------------------
 
 TEST_CASE("arm_error_text reads TM CloudError, common ErrorResponse, bare messages, and shrugs at garbage") {
-  CHECK(arm_error_text(R"({"error":{"code":"BadRequest","message":"The priority 1 is in use.","target":"priority"}})") ==
-        "BadRequest: The priority 1 is in use.");
-  CHECK(arm_error_text(
-            R"({"error":{"code":"InvalidTemplate","message":"Bad.","details":[{"code":"X","message":"y"}],"additionalInfo":[{"type":"t","info":{}}]}})") ==
-        "InvalidTemplate: Bad.");
+  CHECK(
+      arm_error_text(R"({"error":{"code":"BadRequest","message":"The priority 1 is in use.","target":"priority"}})") ==
+      "BadRequest: The priority 1 is in use.");
+  CHECK(
+      arm_error_text(
+          R"({"error":{"code":"InvalidTemplate","message":"Bad.","details":[{"code":"X","message":"y"}],"additionalInfo":[{"type":"t","info":{}}]}})") ==
+      "InvalidTemplate: Bad.");
   CHECK(arm_error_text(R"({"Code":"NotFound","Message":"Vault missing"})") == "NotFound: Vault missing");
   CHECK(arm_error_text(R"({"message":"only a message"})") == "only a message");
   CHECK(arm_error_text("<html>502 Bad Gateway</html>") == "");
@@ -1075,8 +1084,8 @@ TEST_CASE("arm_error_text reads TM CloudError, common ErrorResponse, bare messag
 TEST_CASE("lro_from reads Azure-AsyncOperation, Location and Retry-After") {
   ArmResponse accepted;
   accepted.status = 202;
-  accepted.headers = {{"azure-asyncoperation", "https://m/op?api-version=1"}, {"Location", "https://m/result"},
-                      {"Retry-After", "15"}};
+  accepted.headers = {
+      {"azure-asyncoperation", "https://m/op?api-version=1"}, {"Location", "https://m/result"}, {"Retry-After", "15"}};
   auto lro = lro_from(accepted);
   REQUIRE(lro);
   CHECK(lro->kind == Lro::Kind::async_operation);
@@ -1134,7 +1143,8 @@ TEST_CASE("poll_lro on a Location: 202 runs, 200/204 succeed with the body, 4xx 
   bench.http.server.Get("/result", [&](const httplib::Request&, httplib::Response& res) {
     res.status = status;
     if (status == 200) res.set_content(R"({"id":"done"})", "application/json");
-    if (status == 409) res.set_content(R"({"error":{"code":"Conflict","message":"restore failed"}})", "application/json");
+    if (status == 409)
+      res.set_content(R"({"error":{"code":"Conflict","message":"restore failed"}})", "application/json");
   });
   auto arm = bench.client();
   Lro lro;
@@ -1174,4 +1184,30 @@ TEST_CASE("the spec examples' LRO headers parse with lro_from") {
   CHECK(lro->url.find("/operationsStatus/") != std::string::npos);
   CHECK(lro->location.find("/operationResults/") != std::string::npos);
   CHECK(lro->retry_after == 60s);
+}
+
+TEST_CASE("a cancel stops the wait between retries") {
+  ArmBench bench;
+  std::atomic<bool> cancelled{false};
+  std::atomic<int> hits{0};
+  bench.http.server.Get("/x", [&](const httplib::Request&, httplib::Response& res) {
+    ++hits;
+    cancelled = true;  // the operator pressed Ctrl-C while the server said "come back in 100 s"
+    res.status = 429;
+    res.set_header("Retry-After", "100");
+  });
+  auto arm = bench.client();
+  auto request = get("/x");
+  request.cancelled = &cancelled;
+  const auto start = bench.clock.now();
+  const auto response = arm->send(request);
+  REQUIRE_FALSE(response);
+  CHECK(response.error().kind == ArmError::Kind::cancelled);
+  CHECK(hits == 1);
+  CHECK(bench.clock.now() - start < 1s);
+}
+
+TEST_CASE("the metadata service's plain-http address is allowed, other link-local hosts are not") {
+  CHECK_FALSE(check_url("http://169.254.169.254/metadata/identity/oauth2/token"));
+  CHECK(check_url("http://169.254.169.253/metadata/identity/oauth2/token"));
 }

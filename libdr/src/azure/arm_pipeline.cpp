@@ -62,8 +62,9 @@ class ArmClient final : public Arm {
   explicit ArmClient(ArmOptions options)
       : options_(std::move(options)),
         clock_(options_.clock ? *options_.clock : system_clock_),
-        buckets_(clock_, {options_.read_capacity, options_.read_refill}, {options_.write_capacity, options_.write_refill},
-                 {options_.delete_capacity, options_.delete_refill}) {}
+        buckets_(clock_, {options_.read_capacity, options_.read_refill},
+                 {options_.write_capacity, options_.write_refill}, {options_.delete_capacity, options_.delete_refill}) {
+  }
 
   tl::expected<ArmResponse, ArmError> send(const ArmRequest& request) override;
 
@@ -171,7 +172,8 @@ tl::expected<ArmResponse, ArmError> ArmClient::send(const ArmRequest& request) {
     http_request.total_timeout = std::chrono::seconds(60);
     if (has_deadline) {
       const auto left = std::chrono::duration_cast<Duration>(request.deadline - clock_.now());
-      if (left.count() <= 0) return fail(ArmError::Kind::deadline, where + ": the call's deadline passed before it was sent");
+      if (left.count() <= 0)
+        return fail(ArmError::Kind::deadline, where + ": the call's deadline passed before it was sent");
       http_request.total_timeout = std::clamp<Duration>(left, std::chrono::seconds(1), std::chrono::seconds(60));
     }
 
@@ -193,8 +195,8 @@ tl::expected<ArmResponse, ArmError> ArmClient::send(const ArmRequest& request) {
       error.kind = ArmError::Kind::transport;
       error.message = where + ": " + transport.message + " (client request id " + client_request_id + ")";
       error.retryable = transport.retryable;
-      if (method == "POST" && !request.retry_unsafe_on_transport_error && transport.kind != HttpError::Kind::refused_url &&
-          transport.kind != HttpError::Kind::connect) {
+      if (method == "POST" && !request.retry_unsafe_on_transport_error &&
+          transport.kind != HttpError::Kind::refused_url && transport.kind != HttpError::Kind::connect) {
         // The POST may have reached ARM and started a failover or a backup: sending it again could
         // start a second one. The caller looks for the job instead (CONTRACTS.md §6).
         error.ambiguous = true;

@@ -33,11 +33,13 @@ class AzureCliCredential final : public CachedCredential {
 
  protected:
   tl::expected<AccessToken, std::string> fetch(const std::string& scope) override {
-    if (!safe_argument(scope)) return tl::unexpected("scope '" + one_line(scope, 100) + "' has characters az does not take");
+    if (!safe_argument(scope))
+      return tl::unexpected("scope '" + one_line(scope, 100) + "' has characters az does not take");
     std::vector<std::string> argv{"az", "account", "get-access-token", "--output", "json", "--scope", scope};
     const std::string tenant = env_.tenant.empty() ? env_var("AZURE_TENANT_ID") : env_.tenant;
     if (!tenant.empty()) {
-      if (!safe_argument(tenant)) return tl::unexpected("tenant '" + one_line(tenant, 100) + "' is not a tenant id or domain");
+      if (!safe_argument(tenant))
+        return tl::unexpected("tenant '" + one_line(tenant, 100) + "' is not a tenant id or domain");
       argv.insert(argv.end(), {"--tenant", tenant});
     }
     auto out = env_.run_az ? env_.run_az(argv) : run_process(argv, std::chrono::seconds(20), 1 << 20);

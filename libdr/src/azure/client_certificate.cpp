@@ -59,8 +59,8 @@ class ClientCertificateCredential final : public CachedCredential {
     auto assertion = make_assertion();
     if (!assertion) return tl::unexpected(assertion.error());
     const std::string form =
-        "grant_type=client_credentials&client_id=" + form_encode(client_id_) + "&client_assertion_type=" +
-        form_encode("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") +
+        "grant_type=client_credentials&client_id=" + form_encode(client_id_) +
+        "&client_assertion_type=" + form_encode("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") +
         "&client_assertion=" + form_encode(*assertion) + "&scope=" + form_encode(scope);
     return request_entra_token(env_, tenant_, form);
   }
@@ -87,7 +87,8 @@ class ClientCertificateCredential final : public CachedCredential {
                             "AZURE_CLIENT_CERTIFICATE_PASSWORD if the key is encrypted)");
     }
     if (EVP_PKEY_base_id(key.get()) != EVP_PKEY_RSA) {
-      return tl::unexpected("certificate file " + path_ + ": the key is not RSA (Entra ID client assertions use RS256)");
+      return tl::unexpected("certificate file " + path_ +
+                            ": the key is not RSA (Entra ID client assertions use RS256)");
     }
     std::unique_ptr<BIO, BioFree> cert_bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
     std::vector<std::string> chain;
@@ -109,9 +110,11 @@ class ClientCertificateCredential final : public CachedCredential {
     unsigned int sha1_len = 0;
     EVP_Digest(chain.front().data(), chain.front().size(), sha1, &sha1_len, EVP_sha1(), nullptr);
 
-    nlohmann::json header{{"alg", "RS256"}, {"typ", "JWT"},
+    nlohmann::json header{{"alg", "RS256"},
+                          {"typ", "JWT"},
                           {"x5t", base64url(std::string_view(reinterpret_cast<char*>(sha1), sha1_len))}};
-    if (lower(env_var("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN")) == "true" || env_var("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN") == "1") {
+    if (lower(env_var("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN")) == "true" ||
+        env_var("AZURE_CLIENT_SEND_CERTIFICATE_CHAIN") == "1") {
       auto x5c = nlohmann::json::array();
       for (const auto& der : chain) x5c.push_back(base64(der));
       header["x5c"] = x5c;

@@ -59,7 +59,7 @@ tl::expected<std::string, std::string> run_process(const std::vector<std::string
 // Small encodings.
 std::string form_encode(std::string_view value);  // application/x-www-form-urlencoded value
 std::string base64(std::string_view bytes);
-std::string base64url(std::string_view bytes);    // no padding
+std::string base64url(std::string_view bytes);  // no padding
 std::string uuid_v4();
 std::string one_line(std::string_view text, std::size_t max = 300);  // newlines folded, cut
 std::string lower(std::string_view s);

@@ -28,8 +28,8 @@ class DefaultCredential final : public TokenCredential {
     const char* raw = env.getenv ? env.getenv("AZURE_TOKEN_CREDENTIALS") : std::getenv("AZURE_TOKEN_CREDENTIALS");
     const std::string choice = lower(raw ? raw : "");
     for (const auto& link : kChain) {
-      const bool wanted = choice.empty() || (choice == "prod" && !link.dev) || (choice == "dev" && link.dev) ||
-                          choice == link.selector;
+      const bool wanted =
+          choice.empty() || (choice == "prod" && !link.dev) || (choice == "dev" && link.dev) || choice == link.selector;
       if (wanted) chain_.push_back(link.make(env));
     }
     if (chain_.empty()) {

@@ -139,10 +139,10 @@ tl::expected<AccessToken, std::string> WorkloadIdentityCredential::fetch(const s
   if (assertion.size() > kMaxAssertion) return tl::unexpected("AZURE_FEDERATED_TOKEN_FILE " + file + " is over 64 KiB");
   while (!assertion.empty() && std::isspace(static_cast<unsigned char>(assertion.back()))) assertion.pop_back();
   if (assertion.empty()) return tl::unexpected("AZURE_FEDERATED_TOKEN_FILE " + file + " is empty");
-  const std::string form =
-      "grant_type=client_credentials&client_assertion_type=" +
-      form_encode("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") + "&client_id=" + form_encode(client_id) +
-      "&scope=" + form_encode(scope) + "&client_assertion=" + form_encode(assertion);
+  const std::string form = "grant_type=client_credentials&client_assertion_type=" +
+                           form_encode("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") +
+                           "&client_id=" + form_encode(client_id) + "&scope=" + form_encode(scope) +
+                           "&client_assertion=" + form_encode(assertion);
   return request_entra_token(env_, tenant, form);
 }
 

@@ -37,7 +37,8 @@ class ManagedIdentityCredential final : public CachedCredential {
   }
 
  private:
-  tl::expected<AccessToken, std::string> answer(const std::string& what, const tl::expected<HttpResponse, HttpError>& r) {
+  tl::expected<AccessToken, std::string> answer(const std::string& what,
+                                                const tl::expected<HttpResponse, HttpError>& r) {
     if (!r) return tl::unexpected(what + ": " + r.error().message);
     if (r->status != 200) {
       // IMDS says why in {"error":"invalid_request","error_description":"Identity not found"}.
@@ -55,8 +56,9 @@ class ManagedIdentityCredential final : public CachedCredential {
 
   tl::expected<AccessToken, std::string> imds(const std::string& scope) {
     HttpRequest request;
-    request.url = env_.imds_endpoint + "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=" +
-                  form_encode(resource_of(scope)) + client_query();
+    request.url = env_.imds_endpoint +
+                  "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=" + form_encode(resource_of(scope)) +
+                  client_query();
     request.headers = {{"Metadata", "true"}};
     // Off Azure nothing answers at 169.254.169.254: fail fast so the chain moves on to the CLI.
     request.connect_timeout = std::chrono::seconds(1);
@@ -67,7 +69,8 @@ class ManagedIdentityCredential final : public CachedCredential {
 
   tl::expected<AccessToken, std::string> app_service(const std::string& endpoint, const std::string& scope) {
     HttpRequest request;
-    request.url = with_query(endpoint, "api-version=2019-08-01&resource=" + form_encode(resource_of(scope)) + client_query());
+    request.url =
+        with_query(endpoint, "api-version=2019-08-01&resource=" + form_encode(resource_of(scope)) + client_query());
     request.headers = {{"X-IDENTITY-HEADER", env_var("IDENTITY_HEADER")}};
     request.connect_timeout = std::chrono::seconds(5);
     request.total_timeout = std::chrono::seconds(20);

@@ -113,7 +113,8 @@ bool clock_wait(Clock& clock, Clock::time_point until, const std::atomic<bool>* 
   return !is_cancelled();
 }
 
-RequestBuckets::RequestBuckets(Clock& clock, Limit read, Limit write, Limit del) : clock_(clock), limits_{read, write, del} {}
+RequestBuckets::RequestBuckets(Clock& clock, Limit read, Limit write, Limit del)
+    : clock_(clock), limits_{read, write, del} {}
 
 Duration RequestBuckets::reserve(const std::string& subscription, OpKind kind) {
   const auto& limit = limits_[static_cast<int>(kind)];

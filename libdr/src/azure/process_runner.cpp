@@ -59,7 +59,8 @@ tl::expected<std::string, std::string> run_process(const std::vector<std::string
   const auto start = std::chrono::steady_clock::now();
   bool timed_out = false;
   while (out_r.fd >= 0 || err_r.fd >= 0) {
-    const auto left = timeout - std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+    const auto left =
+        timeout - std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
     if (left.count() <= 0) {
       timed_out = true;
       break;
@@ -78,7 +79,8 @@ tl::expected<std::string, std::string> run_process(const std::vector<std::string
       }
       std::string& sink = i == 0 ? out : err;
       // Read past the cap (so the child is never blocked on a full pipe) but keep only the cap.
-      if (sink.size() < output_cap) sink.append(buf, std::min<std::size_t>(static_cast<std::size_t>(got), output_cap - sink.size()));
+      if (sink.size() < output_cap)
+        sink.append(buf, std::min<std::size_t>(static_cast<std::size_t>(got), output_cap - sink.size()));
     }
   }
   if (timed_out) ::kill(pid, SIGKILL);
@@ -86,11 +88,13 @@ tl::expected<std::string, std::string> run_process(const std::vector<std::string
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   const std::string& program = argv[0];
-  if (timed_out) return tl::unexpected("'" + program + "' did not finish within " + std::to_string(timeout.count() / 1000) + " s");
+  if (timed_out)
+    return tl::unexpected("'" + program + "' did not finish within " + std::to_string(timeout.count() / 1000) + " s");
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     // Only stderr: stdout is where a token would be.
     std::string why = one_line(err, 300);
-    if (why.empty()) why = WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status)) : "killed by a signal";
+    if (why.empty())
+      why = WIFEXITED(status) ? "exit status " + std::to_string(WEXITSTATUS(status)) : "killed by a signal";
     return tl::unexpected("'" + program + "' failed: " + why);
   }
   return out;

@@ -20,7 +20,8 @@ Clock& CachedCredential::clock() const {
 tl::expected<AccessToken, AuthError> CachedCredential::get_token(const std::string& scope, bool force_refresh) {
   std::lock_guard g(mu_);
   if (!force_refresh) {
-    if (const auto it = cache_.find(scope); it != cache_.end() && clock().wall() + kRefreshMargin < it->second.expires_on) {
+    if (const auto it = cache_.find(scope);
+        it != cache_.end() && clock().wall() + kRefreshMargin < it->second.expires_on) {
       return it->second;
     }
   }
