@@ -74,10 +74,4 @@ std::string one_line(std::string_view text, std::size_t max) {
   return out;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 }  // namespace dr::azure::detail
