@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "actions/azure_action_support.h"
+#include "dr/value_json.h"
 
 namespace dr::actions::az {
 namespace {
@@ -271,30 +272,9 @@ class BackupAction final : public Action {
                                   "/providers/Microsoft.Compute/virtualMachines/" + item.vm;
     if (const Value* extra = call.param("restore"); extra && !extra->is_null()) {
       if (!extra->is_map()) return tl::unexpected(name_ + ": `restore` must be a map of restore request properties");
-      for (const auto& [k, v] : extra->entries()) props[k] = to_json(v);
+      for (const auto& [k, v] : extra->entries()) props[k] = value_as_json<json>(v);
     }
     return json{{"properties", props}};
-  }
-
-  static json to_json(const Value& v) {
-    switch (v.kind()) {
-      case Value::Kind::null: return nullptr;
-      case Value::Kind::boolean: return v.as_bool();
-      case Value::Kind::integer: return v.as_int();
-      case Value::Kind::number: return v.as_number();
-      case Value::Kind::string: return v.as_string();
-      case Value::Kind::list: {
-        json a = json::array();
-        for (const auto& i : v.items()) a.push_back(to_json(i));
-        return a;
-      }
-      case Value::Kind::map: {
-        json o = json::object();
-        for (const auto& [k, i] : v.entries()) o[k] = to_json(i);
-        return o;
-      }
-    }
-    return nullptr;
   }
 
   tl::expected<std::vector<RecoveryPoint>, StepResult> points(const StepCall& call, const Resolved& r,

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "dr/sha256.h"
+#include "dr/value_json.h"
 
 namespace dr::journal {
 
@@ -53,26 +54,7 @@ Value to_value(const ordered_json& j, int depth) {
 
 }  // namespace
 
-ordered_json value_to_json(const Value& v) {
-  switch (v.kind()) {
-    case Value::Kind::null: return nullptr;
-    case Value::Kind::boolean: return v.as_bool();
-    case Value::Kind::integer: return v.as_int();
-    case Value::Kind::number: return v.as_number();
-    case Value::Kind::string: return v.as_string();
-    case Value::Kind::list: {
-      auto out = ordered_json::array();
-      for (const auto& item : v.items()) out.push_back(value_to_json(item));
-      return out;
-    }
-    case Value::Kind::map: {
-      auto out = ordered_json::object();
-      for (const auto& [key, item] : v.entries()) out[key] = value_to_json(item);
-      return out;
-    }
-  }
-  return nullptr;
-}
+ordered_json value_to_json(const Value& v) { return value_as_json<ordered_json>(v); }
 
 Value json_to_value(const ordered_json& j) {
   return to_value(j, 0);
