@@ -2,7 +2,6 @@
 #include <iostream>
 
 #include "dr/exit_code.h"
-#include "azure_setup.h"
 #include "dr/agent_actions.h"
 #include "dr/local_actions.h"
 #include "run_session.h"
@@ -47,9 +46,9 @@ int run_operation(const RunOptions& opt, const Context& ctx) {
     dr::azure::register_azure_actions(actions, azure);
     dr::register_agent_actions(actions, azure);
     auto secrets = dr::make_process_secret_resolver();
-    AzureSetup setup;
-    setup.secrets = secrets.get();
-    if (auto error = set_up_azure(*prepared.runbook, setup, *azure)) {
+    dr::azure::AzureSetup setup;
+    setup.secret = [&](const dr::Reference& ref, const std::string& dir) { return secrets->resolve(ref, dir); };
+    if (auto error = dr::azure::set_up_azure(*prepared.runbook, setup, *azure)) {
       std::cerr << "edgedr: " << *error << "\n";
       return dr::exit_code::invalid_runbook;
     }

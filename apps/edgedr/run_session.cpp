@@ -4,7 +4,6 @@
 
 #include <iostream>
 
-#include "azure_setup.h"
 #include "dr/agent_actions.h"
 #include "dr/http.h"
 #include "dr/local_actions.h"
@@ -57,12 +56,12 @@ std::optional<std::string> RunSession::set_up(const dr::Runbook& rb, dr::Operati
     dr::set_simulation_route(flags_.simulator);
     if (!ctx_.global.quiet) view_->note("against the simulator at " + flags_.simulator);
   }
-  AzureSetup setup;
-  setup.secrets = secrets_.get();
+  dr::azure::AzureSetup setup;
+  setup.secret = [this](const dr::Reference& ref, const std::string& dir) { return secrets_->resolve(ref, dir); };
   setup.clock = clock_.get();
   setup.simulated = flags_.simulating();
   if (ctx_.global.debug) setup.debug_log = [this](const std::string& line) { view_->note(line); };
-  return set_up_azure(rb, setup, *azure_);
+  return dr::azure::set_up_azure(rb, setup, *azure_);
 }
 
 int RunSession::run(const std::function<dr::RunResult(const dr::RunContext&)>& start) {

@@ -5,7 +5,9 @@
 // started after the step's intent is adopted, not re-sent).
 #pragma once
 
+#include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -28,6 +30,26 @@ struct AzureContext {
   std::map<std::string, Value> targets;
   std::string setup_error;           // why `arm` is null (no credential, no subscription), for the step's error
 };
+
+// What set_up_azure needs from the run.
+struct AzureSetup {
+  // Resolves a ${env...} or ${file...} reference (file paths relative to `runbook_dir`); nullopt
+  // when unset or unreadable.
+  std::function<std::optional<std::string>(const Reference&, const std::string& runbook_dir)> secret;
+  Clock* clock = nullptr;
+  // Under --simulate every request is routed to the simulator (dr::set_simulation_route), so the
+  // runbook's own cloud stays in every URL; only the credential changes: a client secret the
+  // simulator's token endpoint accepts, instead of the machine's credential chain. Unset secrets
+  // become "simulated-NAME".
+  bool simulated = false;
+  std::function<void(const std::string&)> debug_log;  // --debug: one line per request
+};
+
+// Fills `out` for `rb`, once per run (new, resumed or rolled back) before the engine starts.
+// Problems that only matter once an Azure step runs (no `azure:` section, an unset subscription)
+// go to out.setup_error, so a runbook of local steps still runs. Returns an error only for a
+// broken configuration (an unknown cloud).
+std::optional<std::string> set_up_azure(const Runbook& rb, const AzureSetup& setup, AzureContext& out);
 
 // Adds every traffic-manager.*, site-recovery.* and backup.* action to `registry`. The actions
 // read `context` when called, so it may be filled in after registration.
