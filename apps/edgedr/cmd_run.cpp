@@ -1,8 +1,8 @@
 // edgedr failover|failback|backup|restore RUNBOOK: run an operation's steps.
 #include <iostream>
 
-#include "dr/exit_code.h"
 #include "dr/agent_actions.h"
+#include "dr/exit_code.h"
 #include "dr/local_actions.h"
 #include "run_session.h"
 
@@ -27,10 +27,13 @@ int run_operation(const RunOptions& opt, const Context& ctx) {
   req.inputs = parse_inputs(opt.inputs);
   req.filter = {opt.only, opt.skip};
   if (opt.concurrency > 0) req.concurrency = opt.concurrency;
-  if (!opt.on_failure.empty()) req.on_failure = opt.on_failure == "pause" ? dr::OnFailure::pause : dr::OnFailure::rollback;
+  if (!opt.on_failure.empty())
+    req.on_failure = opt.on_failure == "pause" ? dr::OnFailure::pause : dr::OnFailure::rollback;
   req.state_dir = opt.flags.state_dir;
   auto lock_timeout = dr::parse_duration(opt.flags.lock_timeout);
-  if (!lock_timeout) throw CLI::ValidationError("--lock-timeout", "expected a duration such as 30s, got '" + opt.flags.lock_timeout + "'");
+  if (!lock_timeout)
+    throw CLI::ValidationError("--lock-timeout",
+                               "expected a duration such as 30s, got '" + opt.flags.lock_timeout + "'");
   req.lock_timeout = *lock_timeout;
   if (opt.scheduler == "fifo") req.scheduling = dr::EngineOptions::Scheduling::fifo;
 
@@ -58,10 +61,10 @@ int run_operation(const RunOptions& opt, const Context& ctx) {
   }
   const bool destructive = opt.operation != dr::Operation::backup;
   if (destructive) {
-    const int stop = confirm("This runs " + std::string(dr::operation_name(opt.operation)) + " of '" +
-                                 prepared.runbook->name + "' (" + std::to_string(prepared.graph->step_count()) +
-                                 " steps)",
-                             opt.flags.yes);
+    const int stop =
+        confirm("This runs " + std::string(dr::operation_name(opt.operation)) + " of '" + prepared.runbook->name +
+                    "' (" + std::to_string(prepared.graph->step_count()) + " steps)",
+                opt.flags.yes);
     if (stop >= 0) return stop;
   }
   RunSession session(ctx, opt.flags, prepared.graph->step_count());

@@ -81,8 +81,8 @@ int run_sim_serve(const SimServeOptions& opt, const Context& ctx) {
   }
   std::cout << base << "\n"
             << "# Run against it: edgedr failover RUNBOOK --simulator " << base << "\n"
-            << "# Or point a runbook at it: azure: { cloud: custom, arm-endpoint: " << base << ", authority-host: "
-            << base << "/, audience: https://management.core.windows.net/ }\n"
+            << "# Or point a runbook at it: azure: { cloud: custom, arm-endpoint: " << base
+            << ", authority-host: " << base << "/, audience: https://management.core.windows.net/ }\n"
             << "# Tokens: POST " << base << "/{tenant}/oauth2/v2.0/token (any client id and secret), or IMDS at "
             << base << "\n"
             << "# Agents: " << base << "/agents/{name}/v1/...   Request log: " << base

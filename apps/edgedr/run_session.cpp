@@ -10,8 +10,7 @@
 
 namespace edgedr {
 
-RunSession::RunSession(const Context& ctx, const RunFlags& flags, std::size_t total_steps)
-    : ctx_(ctx), flags_(flags) {
+RunSession::RunSession(const Context& ctx, const RunFlags& flags, std::size_t total_steps) : ctx_(ctx), flags_(flags) {
   const Terminal term = ctx.terminal();
   if (flags.simulating()) {
     clock_ = std::make_unique<dr::ScaledClock>(flags.effective_time_scale());
@@ -25,7 +24,8 @@ RunSession::RunSession(const Context& ctx, const RunFlags& flags, std::size_t to
   dr::register_agent_actions(actions_, azure_);
   secrets_ = flags.simulating() ? make_simulated_secret_resolver(dr::make_process_secret_resolver())
                                 : dr::make_process_secret_resolver();
-  view_ = std::make_unique<RunView>(term.stderr_tty && !ctx.global.quiet, term.color, ctx.global.quiet, total_steps, *clock_);
+  view_ = std::make_unique<RunView>(term.stderr_tty && !ctx.global.quiet, term.color, ctx.global.quiet, total_steps,
+                                    *clock_);
   std::set<std::string> pre(flags.approve.begin(), flags.approve.end());
   // Ask at the terminal only where the operator can both read the question and answer it.
   approvals_ = std::make_unique<CliApprovals>(std::move(pre), current_user(),
@@ -41,7 +41,8 @@ RunSession::~RunSession() {
 
 std::optional<std::string> RunSession::set_up(const dr::Runbook& rb, dr::Operation op) {
   if (flags_.simulate) {
-    auto sim = dr::sim::start_simulation(rb, flags_.world.empty() ? std::nullopt : std::optional(flags_.world), *clock_, op);
+    auto sim =
+        dr::sim::start_simulation(rb, flags_.world.empty() ? std::nullopt : std::optional(flags_.world), *clock_, op);
     if (!sim) {
       std::string text = "the simulator's world cannot be used:";
       for (const auto& d : sim.error().all()) text += "\n" + d.str();

@@ -27,8 +27,8 @@ class RunSession {
   // Sets up the Azure pipeline (and under --simulate the simulator) for the loaded runbook.
   std::optional<std::string> set_up(const dr::Runbook& rb, dr::Operation op);
 
-  SignalWatcher signals_;  // first: blocks the signals before any thread starts
-  std::unique_ptr<dr::Clock> clock_;  // scaled when simulating
+  SignalWatcher signals_;                          // first: blocks the signals before any thread starts
+  std::unique_ptr<dr::Clock> clock_;               // scaled when simulating
   std::unique_ptr<dr::sim::Simulator> simulator_;  // --simulate; before the threads that call it
   std::unique_ptr<dr::Executor> executor_;
   std::shared_ptr<dr::azure::AzureContext> azure_;

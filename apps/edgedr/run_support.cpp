@@ -173,8 +173,10 @@ void SignalWatcher::report_to(RunView* view) {
 void SignalWatcher::say(const char* what, bool last) {
   std::lock_guard lock(view_mu_);
   if (view_ && last) view_->stop();  // the process ends without unwinding: leave no live lines behind
-  if (view_) view_->note(what);
-  else std::fprintf(stderr, "\n%s\n", what);
+  if (view_)
+    view_->note(what);
+  else
+    std::fprintf(stderr, "\n%s\n", what);
 }
 
 std::string current_user() {
@@ -238,7 +240,8 @@ std::string format_scale(double scale) {
 std::optional<std::string> check_simulator_url(const std::string& url) {
   static const std::regex loopback(R"(^http://(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\]|localhost)(:\d{1,5})?/?$)");
   if (std::regex_match(url, loopback)) return std::nullopt;
-  return "--simulator " + url + ": expected the base URL an `edgedr sim serve` printed, plain http on a loopback "
+  return "--simulator " + url +
+         ": expected the base URL an `edgedr sim serve` printed, plain http on a loopback "
          "address (e.g. http://127.0.0.1:8080)";
 }
 

@@ -21,7 +21,9 @@ std::string elapsed(dr::Clock::time_point::duration d) {
   return dr::format_duration(std::chrono::duration_cast<dr::Duration>(d) / 1000 * 1000);
 }
 
-std::string clock_time(const std::string& ts) { return ts.size() >= 19 ? ts.substr(11, 8) : ts; }
+std::string clock_time(const std::string& ts) {
+  return ts.size() >= 19 ? ts.substr(11, 8) : ts;
+}
 
 // The terminal's width: a live line must not wrap, or clearing it would leave half of it behind.
 std::size_t terminal_columns() {
@@ -46,7 +48,9 @@ RunView::RunView(bool live, bool color, bool quiet, std::size_t total_steps, con
   if (live_) redraw_ = std::thread([this] { redraw_loop(); });
 }
 
-RunView::~RunView() { stop(); }
+RunView::~RunView() {
+  stop();
+}
 
 void RunView::stop() {
   if (stop_.exchange(true)) return;
@@ -65,8 +69,10 @@ void RunView::print_line(const std::string& line, const char* color) {
     return;
   }
   clear_locked();
-  if (color && color_) std::fprintf(stderr, "%s%s\033[0m\n", color, line.c_str());
-  else std::fprintf(stderr, "%s\n", line.c_str());
+  if (color && color_)
+    std::fprintf(stderr, "%s%s\033[0m\n", color, line.c_str());
+  else
+    std::fprintf(stderr, "%s\n", line.c_str());
   if (live_ && !stop_.load()) draw_locked();
   std::fflush(stderr);
 }
@@ -134,8 +140,7 @@ void RunView::on_event(const dr::JournalEvent& e) {
                         (e.type == "step.failed" && field(e, "final") == "true");
   if (question_ && finished && step == question_step_) end_question_locked(false);
   if (e.type == "step.intent" || e.type == "undo.intent") {
-    in_flight_[what] = {field(e, "action"), std::atoi(field(e, "attempt").c_str()), clock_.now(), "",
-                        undo};
+    in_flight_[what] = {field(e, "action"), std::atoi(field(e, "attempt").c_str()), clock_.now(), "", undo};
     const std::string attempt = field(e, "attempt") == "1" ? "" : " (attempt " + field(e, "attempt") + ")";
     if (!live_) print_line(t + " start " + what + " [" + field(e, "action") + "]" + attempt);
   } else if (e.type == "step.progress" || e.type == "undo.progress") {
@@ -152,7 +157,9 @@ void RunView::on_event(const dr::JournalEvent& e) {
     if (final) in_flight_.erase(what), ++failed_;
     print_line(t + (final ? " FAIL  " : " retry ") + what + ": " + field(e, "error"), final ? "\033[31m" : "\033[33m");
   } else if (e.type == "step.retry") {
-    if (!live_) print_line(t + "   " + what + ": next attempt in " + dr::format_duration(dr::Duration{std::atoll(field(e, "after_ms").c_str())}));
+    if (!live_)
+      print_line(t + "   " + what + ": next attempt in " +
+                 dr::format_duration(dr::Duration{std::atoll(field(e, "after_ms").c_str())}));
   } else if (e.type == "step.skipped" || e.type == "undo.skipped") {
     if (!undo) ++done_;
     in_flight_.erase(what);
@@ -183,8 +190,8 @@ void RunView::draw_locked() {
   int lines = 0;
   for (const auto& [id, f] : in_flight_) {
     if (lines >= 12) break;
-    std::string line = "  " + std::string(f.undo ? "undo " : "") + (f.undo ? id.substr(5) : id) + " [" + f.action + "] " +
-                       elapsed(now - f.since);
+    std::string line = "  " + std::string(f.undo ? "undo " : "") + (f.undo ? id.substr(5) : id) + " [" + f.action +
+                       "] " + elapsed(now - f.since);
     if (f.attempt > 1) line += " attempt " + std::to_string(f.attempt);
     if (!f.progress.empty()) line += " - " + f.progress;
     std::fprintf(stderr, "%s\n", fit(line, width).c_str());
@@ -223,9 +230,9 @@ void print_run_summary(const dr::RunReport& r, const std::string& format, bool c
   if (format == "json") {
     nlohmann::json steps = nlohmann::json::array();
     for (const auto& s : r.steps) {
-      nlohmann::json j{{"id", s.id},           {"action", s.action},         {"status", s.status},
-                       {"attempts", s.attempts}, {"seconds", s.seconds},     {"started", s.started},
-                       {"finished", s.finished}, {"error", s.error}};
+      nlohmann::json j{
+          {"id", s.id},           {"action", s.action},   {"status", s.status},     {"attempts", s.attempts},
+          {"seconds", s.seconds}, {"started", s.started}, {"finished", s.finished}, {"error", s.error}};
       steps.push_back(std::move(j));
     }
     nlohmann::json doc{{"run_id", r.run_id},
@@ -244,18 +251,24 @@ void print_run_summary(const dr::RunReport& r, const std::string& format, bool c
   if (format == "none") return;
   std::size_t ok = 0, failed = 0, undone = 0, skipped = 0, not_run = 0;
   for (const auto& s : r.steps) {
-    if (s.status == "succeeded") ++ok;
-    else if (s.status == "failed") ++failed;
-    else if (s.status == "undone") ++undone;
-    else if (s.status == "skipped") ++skipped;
-    else ++not_run;
+    if (s.status == "succeeded")
+      ++ok;
+    else if (s.status == "failed")
+      ++failed;
+    else if (s.status == "undone")
+      ++undone;
+    else if (s.status == "skipped")
+      ++skipped;
+    else
+      ++not_run;
   }
   const bool good = r.status == dr::RunStatus::succeeded;
   const char* c = !color ? "" : good ? "\033[32m" : "\033[31m";
   std::fprintf(stderr, "%s%s %s of '%s': %s%s\n", c, r.run_id.c_str(), dr::operation_name(r.operation),
                r.runbook.c_str(), dr::run_status_name(r.status), color ? "\033[0m" : "");
   std::fprintf(stderr, "  %zu succeeded, %zu failed, %zu undone, %zu skipped, %zu not run; %s\n", ok, failed, undone,
-               skipped, not_run, dr::format_duration(dr::Duration{static_cast<std::int64_t>(r.seconds * 1000)}).c_str());
+               skipped, not_run,
+               dr::format_duration(dr::Duration{static_cast<std::int64_t>(r.seconds * 1000)}).c_str());
   if (!r.message.empty()) std::fprintf(stderr, "  %s\n", r.message.c_str());
 }
 

@@ -27,9 +27,12 @@ using azure::ArmResponse;
 namespace {
 
 const std::string kSub = "11111111-2222-3333-4444-555555555555";
-const std::string kTm = "/subscriptions/" + kSub + "/resourceGroups/rg-dr/providers/Microsoft.Network/trafficmanagerprofiles/tm-line3";
-const std::string kVault = "/subscriptions/" + kSub + "/resourceGroups/rg-dr/providers/Microsoft.RecoveryServices/vaults/rsv-dr";
-const std::string kBackupVault = "/subscriptions/" + kSub + "/resourceGroups/rg-dr/providers/Microsoft.RecoveryServices/vaults/rsv-line3";
+const std::string kTm =
+    "/subscriptions/" + kSub + "/resourceGroups/rg-dr/providers/Microsoft.Network/trafficmanagerprofiles/tm-line3";
+const std::string kVault =
+    "/subscriptions/" + kSub + "/resourceGroups/rg-dr/providers/Microsoft.RecoveryServices/vaults/rsv-dr";
+const std::string kBackupVault =
+    "/subscriptions/" + kSub + "/resourceGroups/rg-dr/providers/Microsoft.RecoveryServices/vaults/rsv-line3";
 
 std::string lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -88,7 +91,9 @@ class FakeArm final : public azure::Arm {
   }
 };
 
-Value fields(std::vector<Value::Entry> e) { return Value::map(std::move(e)); }
+Value fields(std::vector<Value::Entry> e) {
+  return Value::map(std::move(e));
+}
 
 struct Bench {
   std::shared_ptr<FakeArm> arm = std::make_shared<FakeArm>();
@@ -148,8 +153,12 @@ struct Bench {
   std::vector<Duration> poll_afters;
 };
 
-Value params(std::vector<Value::Entry> e) { return Value::map(std::move(e)); }
-Value text(const char* s) { return Value::string(s); }
+Value params(std::vector<Value::Entry> e) {
+  return Value::map(std::move(e));
+}
+Value text(const char* s) {
+  return Value::string(s);
+}
 
 // ---- the services' swagger ----------------------------------------------------------------
 
@@ -343,7 +352,8 @@ struct FakeProfile {
     if (r.method == "GET" && path == kTm) {
       json eps = json::array();
       for (const auto& e : endpoints) eps.push_back(endpoint_json(e));
-      return reply(200, {{"name", "tm-line3"}, {"properties", {{"trafficRoutingMethod", "Priority"}, {"endpoints", eps}}}});
+      return reply(200,
+                   {{"name", "tm-line3"}, {"properties", {{"trafficRoutingMethod", "Priority"}, {"endpoints", eps}}}});
     }
     FakeEndpoint* e = find(path);
     if (!e) return http_error(404, "NotFound", "no endpoint at " + path);
@@ -375,7 +385,8 @@ Bench tm_bench(const std::string& action, std::vector<Value::Entry> extra, FakeP
 
 // ---- registration ---------------------------------------------------------------------------
 
-TEST_CASE("register_azure_actions registers exactly the catalogue's Azure actions, read-only where the catalogue says") {
+TEST_CASE(
+    "register_azure_actions registers exactly the catalogue's Azure actions, read-only where the catalogue says") {
   ActionRegistry registry;
   azure::register_azure_actions(registry, std::make_shared<azure::AzureContext>());
   std::vector<std::string> expected;
@@ -419,9 +430,10 @@ TEST_CASE("an unknown target is a clear, non-retryable failure") {
 
 TEST_CASE("disable-endpoint PATCHes endpointStatus Disabled and outputs the prior state") {
   FakeProfile profile;
-  profile.endpoints = {{"plant-mec", "externalEndpoints", "Enabled", 1, 10}, {"eastus2", "azureEndpoints", "Enabled", 2, 5}};
-  Bench b = tm_bench("traffic-manager.disable-endpoint", {{"endpoint", text("plant-mec")}, {"endpoint-type", text("external")}},
-                     profile);
+  profile.endpoints = {{"plant-mec", "externalEndpoints", "Enabled", 1, 10},
+                       {"eastus2", "azureEndpoints", "Enabled", 2, 5}};
+  Bench b = tm_bench("traffic-manager.disable-endpoint",
+                     {{"endpoint", text("plant-mec")}, {"endpoint-type", text("external")}}, profile);
   const Value captured = b.action().capture(b.call);
   CHECK(captured.find("status")->as_string() == "Enabled");
   CHECK(captured.find("priority")->as_int() == 1);
@@ -459,7 +471,8 @@ TEST_CASE("disable-endpoint PATCHes endpointStatus Disabled and outputs the prio
 
 TEST_CASE("the endpoint type is looked up on the profile when not given; an unknown endpoint lists the others") {
   FakeProfile profile;
-  profile.endpoints = {{"plant-mec", "externalEndpoints", "Disabled", 1, 1}, {"eastus2", "azureEndpoints", "Enabled", 2, 1}};
+  profile.endpoints = {{"plant-mec", "externalEndpoints", "Disabled", 1, 1},
+                       {"eastus2", "azureEndpoints", "Enabled", 2, 1}};
   Bench b = tm_bench("traffic-manager.enable-endpoint", {{"endpoint", text("eastus2")}}, profile);
   const StepResult r = b.run();
   REQUIRE(r.status == Status::succeeded);
@@ -481,8 +494,10 @@ TEST_CASE("the real endpoint shape of the spec's example is read for the prior s
     return;
   }
   const json body = (*ex)["responses"]["200"]["body"];
-  Bench b("traffic-manager.set-weight",
-          params({{"target", text("traffic")}, {"endpoint", text("e")}, {"endpoint-type", text("external")}, {"weight", Value::integer(7)}}));
+  Bench b("traffic-manager.set-weight", params({{"target", text("traffic")},
+                                                {"endpoint", text("e")},
+                                                {"endpoint-type", text("external")},
+                                                {"weight", Value::integer(7)}}));
   b.arm->handler = [&](const ArmRequest&) { return reply(200, body); };
   const StepResult r = b.run();
   REQUIRE(r.status == Status::succeeded);
@@ -493,11 +508,12 @@ TEST_CASE("the real endpoint shape of the spec's example is read for the prior s
 
 TEST_CASE("set-priority swaps with the endpoint holding the priority through a free value, and the undo swaps back") {
   FakeProfile profile;
-  profile.endpoints = {{"mec-01", "externalEndpoints", "Enabled", 1, 1}, {"mec-02", "externalEndpoints", "Enabled", 2, 1},
+  profile.endpoints = {{"mec-01", "externalEndpoints", "Enabled", 1, 1},
+                       {"mec-02", "externalEndpoints", "Enabled", 2, 1},
                        {"mec-03", "externalEndpoints", "Enabled", 1000, 1}};
-  Bench b = tm_bench("traffic-manager.set-priority",
-                     {{"endpoint", text("mec-02")}, {"endpoint-type", text("external")}, {"priority", Value::integer(1)}},
-                     profile);
+  Bench b = tm_bench(
+      "traffic-manager.set-priority",
+      {{"endpoint", text("mec-02")}, {"endpoint-type", text("external")}, {"priority", Value::integer(1)}}, profile);
   const Value captured = b.action().capture(b.call);
   b.arm->sent.clear();
   const StepResult r = b.run();
@@ -522,10 +538,11 @@ TEST_CASE("set-priority swaps with the endpoint holding the priority through a f
 
 TEST_CASE("set-priority to a free value is one PATCH; to the current value none") {
   FakeProfile profile;
-  profile.endpoints = {{"mec-01", "externalEndpoints", "Enabled", 1, 1}, {"mec-02", "externalEndpoints", "Enabled", 2, 1}};
-  Bench b = tm_bench("traffic-manager.set-priority",
-                     {{"endpoint", text("mec-02")}, {"endpoint-type", text("external")}, {"priority", Value::integer(5)}},
-                     profile);
+  profile.endpoints = {{"mec-01", "externalEndpoints", "Enabled", 1, 1},
+                       {"mec-02", "externalEndpoints", "Enabled", 2, 1}};
+  Bench b = tm_bench(
+      "traffic-manager.set-priority",
+      {{"endpoint", text("mec-02")}, {"endpoint-type", text("external")}, {"priority", Value::integer(5)}}, profile);
   REQUIRE(b.run().status == Status::succeeded);
   CHECK(b.arm->writes().size() == 1);
   CHECK(profile.endpoints[1].priority == 5);
@@ -537,9 +554,9 @@ TEST_CASE("set-priority to a free value is one PATCH; to the current value none"
 TEST_CASE("set-weight's undo restores the captured weight; reconcile reads the endpoint") {
   FakeProfile profile;
   profile.endpoints = {{"eastus2", "azureEndpoints", "Enabled", std::nullopt, 100}};
-  Bench b = tm_bench("traffic-manager.set-weight",
-                     {{"endpoint", text("eastus2")}, {"endpoint-type", text("azure")}, {"weight", Value::integer(1000)}},
-                     profile);
+  Bench b = tm_bench(
+      "traffic-manager.set-weight",
+      {{"endpoint", text("eastus2")}, {"endpoint-type", text("azure")}, {"weight", Value::integer(1000)}}, profile);
   const Value captured = b.action().capture(b.call);
   CHECK(captured.find("priority") == nullptr);
 
@@ -559,8 +576,9 @@ TEST_CASE("set-weight's undo restores the captured weight; reconcile reads the e
 TEST_CASE("wait-endpoint polls while CheckingEndpoint and succeeds on the wanted status") {
   FakeProfile profile;
   profile.endpoints = {{"eastus2", "azureEndpoints", "Enabled", 1, 1, "CheckingEndpoint"}};
-  Bench b = tm_bench("traffic-manager.wait-endpoint",
-                     {{"endpoint", text("eastus2")}, {"endpoint-type", text("azure")}, {"interval", text("15s")}}, profile);
+  Bench b =
+      tm_bench("traffic-manager.wait-endpoint",
+               {{"endpoint", text("eastus2")}, {"endpoint-type", text("azure")}, {"interval", text("15s")}}, profile);
   SUBCASE("with the type given") {}
   SUBCASE("with the type looked up once") {
     b.call.params = params({{"target", text("traffic")}, {"endpoint", text("eastus2")}, {"interval", text("15s")}});
@@ -587,8 +605,9 @@ TEST_CASE("describe gives the exact requests of a Traffic Manager step") {
           params({{"target", text("traffic")}, {"endpoint", text("plant-mec")}, {"endpoint-type", text("external")}}));
   const auto lines = b.action().describe(b.call);
   REQUIRE(lines.size() == 2);
-  CHECK(lines[1] == "PATCH https://management.azure.com" + kTm +
-                        "/ExternalEndpoints/plant-mec?api-version=2026-09-01 {\"properties\":{\"endpointStatus\":\"Disabled\"}}");
+  CHECK(lines[1] ==
+        "PATCH https://management.azure.com" + kTm +
+            "/ExternalEndpoints/plant-mec?api-version=2026-09-01 {\"properties\":{\"endpointStatus\":\"Disabled\"}}");
   b.context->arm_endpoint = "https://management.usgovcloudapi.net";
   CHECK(b.action().describe(b.call)[1].rfind("PATCH https://management.usgovcloudapi.net/subscriptions/", 0) == 0);
   CHECK(b.arm->sent.empty());
@@ -599,7 +618,8 @@ TEST_CASE("describe gives the exact requests of a Traffic Manager step") {
 namespace {
 
 const std::string kPlan = kVault + "/replicationRecoveryPlans/rp-line3";
-const std::string kItem = kVault + "/replicationFabrics/fab-a/replicationProtectionContainers/cont-a/replicationProtectedItems/item-1";
+const std::string kItem =
+    kVault + "/replicationFabrics/fab-a/replicationProtectionContainers/cont-a/replicationProtectedItems/item-1";
 
 json plan_json(json allowed = {"PlannedFailover", "UnplannedFailover", "TestFailover"}) {
   return {{"id", kPlan},
@@ -607,7 +627,8 @@ json plan_json(json allowed = {"PlannedFailover", "UnplannedFailover", "TestFail
           {"properties",
            {{"friendlyName", "rp-line3"},
             {"allowedOperations", allowed},
-            {"groups", json::array({{{"groupType", "Boot"}, {"replicationProtectedItems", json::array({{{"id", kItem}}})}}})}}}};
+            {"groups",
+             json::array({{{"groupType", "Boot"}, {"replicationProtectedItems", json::array({{{"id", kItem}}})}}})}}}};
 }
 
 json item_json(const std::string& friendly = "historian01", json allowed = {"UnplannedFailover", "TestFailover"},
@@ -638,8 +659,8 @@ json job_json(const std::string& name, const std::string& state, const std::stri
 }
 
 HttpHeaders asr_accepted(const std::string& job) {
-  return {{"Location", "https://management.azure.com" + kVault + "/replicationJobs/" + job + "/operationresults/" + job +
-                           "?api-version=2026-05-01"},
+  return {{"Location", "https://management.azure.com" + kVault + "/replicationJobs/" + job + "/operationresults/" +
+                           job + "?api-version=2026-05-01"},
           {"Azure-AsyncOperation",
            "https://management.azure.com" + kVault + "/replicationOperationStatus/op-9?api-version=2026-05-01"},
           {"Retry-After", "30"}};
@@ -649,14 +670,15 @@ HttpHeaders asr_accepted(const std::string& job) {
 struct FakeVault {
   json plan = plan_json();
   json item = item_json();
-  std::vector<json> jobs;  // the job list
+  std::vector<json> jobs;        // the job list
   std::vector<json> job_states;  // what successive GETs of the started job return
   std::size_t job_reads = 0;
   std::string accept_job = "job-1";
 
   Reply handle(const ArmRequest& r) {
     const std::string path = path_of(r);
-    if (r.path.rfind("https://", 0) != 0 && r.api_version != "2026-05-01") return http_error(400, "InvalidApiVersion", r.api_version);
+    if (r.path.rfind("https://", 0) != 0 && r.api_version != "2026-05-01")
+      return http_error(400, "InvalidApiVersion", r.api_version);
     if (r.method == "GET" && path == kPlan) return reply(200, plan);
     if (r.method == "GET" && path == kItem) return reply(200, item);
     if (r.method == "GET" && path == kVault + "/replicationProtectedItems") return reply(200, {{"value", {item}}});
@@ -679,9 +701,10 @@ Bench asr_bench(const std::string& action, std::vector<Value::Entry> extra, Fake
 
 TEST_CASE("an unplanned failover of a plan POSTs the plan body, follows the job named by Location, and succeeds") {
   FakeVault vault;
-  const json tasks = json::array({{{"name", "a"}, {"friendlyName", "Prerequisites check"}, {"state", "Succeeded"}},
-                                  {{"name", "b"}, {"friendlyName", "Starting the virtual machine"}, {"state", "InProgress"}},
-                                  {{"name", "c"}, {"friendlyName", "Commit"}, {"state", "NotStarted"}}});
+  const json tasks =
+      json::array({{{"name", "a"}, {"friendlyName", "Prerequisites check"}, {"state", "Succeeded"}},
+                   {{"name", "b"}, {"friendlyName", "Starting the virtual machine"}, {"state", "InProgress"}},
+                   {{"name", "c"}, {"friendlyName", "Commit"}, {"state", "NotStarted"}}});
   vault.job_states = {job_json("job-1", "InProgress", "UnplannedFailover", tasks), job_json("job-1", "Succeeded")};
   Bench b = asr_bench("site-recovery.failover",
                       {{"plan", text("rp-line3")}, {"recovery-point-type", text("latest-processed")}}, vault);
@@ -718,8 +741,8 @@ TEST_CASE("without a Location the job name comes from Azure-AsyncOperation") {
   b.arm->handler = [&](const ArmRequest& r) {
     if (r.method == "POST")
       return reply(202, nullptr,
-                   {{"Azure-AsyncOperation",
-                     "https://management.azure.com" + kVault + "/replicationOperationStatus/op-9?api-version=2026-05-01"}});
+                   {{"Azure-AsyncOperation", "https://management.azure.com" + kVault +
+                                                 "/replicationOperationStatus/op-9?api-version=2026-05-01"}});
     return vault.handle(r);
   };
   const StepResult r = b.run();
@@ -750,7 +773,8 @@ TEST_CASE("an unknown or ambiguous friendly name fails listing the candidates") 
   CHECK_FALSE(u.retryable);
   CHECK(u.error.find("no protected item named 'scada02' (items: historian01)") != std::string::npos);
 
-  const std::string other = kVault + "/replicationFabrics/fab-b/replicationProtectionContainers/cont-b/replicationProtectedItems/item-2";
+  const std::string other =
+      kVault + "/replicationFabrics/fab-b/replicationProtectionContainers/cont-b/replicationProtectedItems/item-2";
   Bench twice = asr_bench("site-recovery.failover", {{"item", text("historian01")}}, vault);
   twice.arm->handler = [&](const ArmRequest& r) {
     if (path_of(r) == kVault + "/replicationProtectedItems")
@@ -779,15 +803,18 @@ TEST_CASE("an operation Site Recovery does not allow now is refused before any P
 TEST_CASE("a test failover succeeds when its job waits for cleanup (Suspended)") {
   FakeVault vault;
   vault.job_states = {job_json("job-1", "InProgress", "TestFailover"), job_json("job-1", "Suspended", "TestFailover")};
-  Bench b = asr_bench("site-recovery.test-failover",
-                      {{"plan", text("rp-line3")}, {"network", text("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/drill")}},
-                      vault);
+  Bench b = asr_bench(
+      "site-recovery.test-failover",
+      {{"plan", text("rp-line3")},
+       {"network", text("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/drill")}},
+      vault);
   const StepResult r = b.run();
   REQUIRE(r.status == Status::succeeded);
   CHECK(r.outputs.at("job-state") == "Suspended");
   const json body = json::parse(*b.arm->writes().at(0).body);
   CHECK(body["properties"]["networkType"] == "VmNetworkAsInput");
-  CHECK(body["properties"]["networkId"] == "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/drill");
+  CHECK(body["properties"]["networkId"] ==
+        "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/drill");
   CHECK(body["properties"]["providerSpecificDetails"].is_array());
 }
 
@@ -805,15 +832,18 @@ TEST_CASE("a test failover of an item succeeds once the item waits for completio
 
 TEST_CASE("a failed job fails the step with its errors on one line, not retryable") {
   FakeVault vault;
-  const json errors = json::array(
-      {{{"serviceErrorDetails", {{"code", "70094"}, {"message", "The VM could not be started.\nSee details."}, {"recommendedAction", "Retry the failover."}}}}});
+  const json errors = json::array({{{"serviceErrorDetails",
+                                     {{"code", "70094"},
+                                      {"message", "The VM could not be started.\nSee details."},
+                                      {"recommendedAction", "Retry the failover."}}}}});
   vault.job_states = {job_json("job-1", "Failed", "UnplannedFailover", json::array(), errors)};
   Bench b = asr_bench("site-recovery.failover", {{"plan", text("rp-line3")}}, vault);
   const StepResult r = b.run();
   REQUIRE(r.status == Status::failed);
   CHECK_FALSE(r.retryable);
-  CHECK(r.error == "Site Recovery job job-1 (UnplannedFailover) Failed: 70094: The VM could not be started. See details. "
-                   "(Retry the failover.)");
+  CHECK(r.error ==
+        "Site Recovery job job-1 (UnplannedFailover) Failed: 70094: The VM could not be started. See details. "
+        "(Retry the failover.)");
 }
 
 TEST_CASE("a transport error on the failover POST is ambiguous, and the POST is not retried by the pipeline") {
@@ -848,8 +878,9 @@ TEST_CASE("Site Recovery reconcile adopts a running job, sees a finished failove
     CHECK(r.handle.find("job")->as_string() == "job-7");
   }
   SUBCASE("the item's current scenario names the job") {
-    vault.item["properties"]["currentScenario"] = {
-        {"scenarioName", "UnplannedFailover"}, {"jobId", kVault + "/replicationJobs/job-8"}, {"startTime", "2026-01-01T00:05:00Z"}};
+    vault.item["properties"]["currentScenario"] = {{"scenarioName", "UnplannedFailover"},
+                                                   {"jobId", kVault + "/replicationJobs/job-8"},
+                                                   {"startTime", "2026-01-01T00:05:00Z"}};
     const Reconciliation r = b.action().reconcile(b.call);
     REQUIRE(r.verdict == Verdict::adopted);
     CHECK(r.handle.find("job")->as_string() == "job-8");
@@ -905,14 +936,16 @@ TEST_CASE("cancel() asks Site Recovery to cancel the job") {
 
 TEST_CASE("every Site Recovery POST body matches the swagger") {
   FakeVault vault;
-  vault.plan = plan_json({"PlannedFailover", "UnplannedFailover", "TestFailover", "TestFailoverCleanup", "Commit", "CancelFailover"});
+  vault.plan = plan_json(
+      {"PlannedFailover", "UnplannedFailover", "TestFailover", "TestFailoverCleanup", "Commit", "CancelFailover"});
   vault.item = item_json("historian01", {"PlannedFailover", "UnplannedFailover", "TestFailover", "TestFailoverCleanup",
                                          "Commit", "CancelFailover", "ReverseReplicate"});
   vault.job_states = {job_json("job-1", "Succeeded")};
   FakeArm all;
   const std::vector<std::pair<std::string, std::vector<Value::Entry>>> steps{
       {"site-recovery.failover", {{"mode", text("planned")}}},
-      {"site-recovery.failover", {{"source-site-operations", text("required")}, {"direction", text("recovery-to-primary")}}},
+      {"site-recovery.failover",
+       {{"source-site-operations", text("required")}, {"direction", text("recovery-to-primary")}}},
       {"site-recovery.test-failover", {{"network", text("/subscriptions/s/vnet")}}},
       {"site-recovery.test-failover-cleanup", {{"comments", text("drill done")}}},
       {"site-recovery.commit", {}},
@@ -959,10 +992,9 @@ TEST_CASE("the swagger body checker reports unknown and missing properties") {
   SwaggerBodyChecker checker(*load_json(*root / "siterecovery/service.json"));
   const json* schema = checker.post_body_schema(kPlan + "/unplannedFailover");
   REQUIRE(schema);
-  const auto problems = checker.check(
-      json::parse(R"({"properties":{"failoverDirection":"PrimaryToRecovery",
+  const auto problems = checker.check(json::parse(R"({"properties":{"failoverDirection":"PrimaryToRecovery",
                      "providerSpecificDetails":[{"instanceType":"A2A","recoveryPointTyp":"Latest"}]}})"),
-      *schema);
+                                      *schema);
   REQUIRE(problems.size() == 3);
   CHECK(problems[0] == "body.properties: required property 'sourceSiteOperations' missing");
   CHECK(problems[1] == "body.properties.providerSpecificDetails[0]: required property 'recoveryPointType' missing");
@@ -971,8 +1003,9 @@ TEST_CASE("the swagger body checker reports unknown and missing properties") {
 
 TEST_CASE("check-health: healthy, allowed and within the RPO passes; otherwise every problem is named") {
   FakeVault vault;
-  Bench ok = asr_bench("site-recovery.check-health",
-                       {{"plan", text("rp-line3")}, {"max-rpo", text("5m")}, {"allows", text("UnplannedFailover")}}, vault);
+  Bench ok =
+      asr_bench("site-recovery.check-health",
+                {{"plan", text("rp-line3")}, {"max-rpo", text("5m")}, {"allows", text("UnplannedFailover")}}, vault);
   CHECK(ok.action().read_only());
   const StepResult good = ok.run();
   REQUIRE(good.status == Status::succeeded);
@@ -996,9 +1029,10 @@ TEST_CASE("check-health: healthy, allowed and within the RPO passes; otherwise e
 
 namespace {
 
-const std::string kPi = kBackupVault +
-                        "/backupFabrics/Azure/protectionContainers/IaasVMContainer;iaasvmcontainerv2;rg-line3-mec;historian01"
-                        "/protectedItems/VM;iaasvmcontainerv2;rg-line3-mec;historian01";
+const std::string kPi =
+    kBackupVault +
+    "/backupFabrics/Azure/protectionContainers/IaasVMContainer;iaasvmcontainerv2;rg-line3-mec;historian01"
+    "/protectedItems/VM;iaasvmcontainerv2;rg-line3-mec;historian01";
 
 json point(const std::string& id, const std::string& time) {
   return {{"name", id}, {"properties", {{"objectType", "IaasVMRecoveryPoint"}, {"recoveryPointTime", time}}}};
@@ -1007,8 +1041,10 @@ json point(const std::string& id, const std::string& time) {
 struct FakeBackup {
   std::vector<json> points = {point("100", "2025-12-31T12:00:00.1234567Z"), point("300", "2025-12-31T23:30:00Z"),
                               point("200", "2025-12-31T18:00:00Z")};
-  std::vector<json> op_states = {{{"status", "InProgress"}},
-                                  {{"status", "Succeeded"}, {"properties", {{"objectType", "OperationStatusJobExtendedInfo"}, {"jobId", "job-b1"}}}}};
+  std::vector<json> op_states = {
+      {{"status", "InProgress"}},
+      {{"status", "Succeeded"},
+       {"properties", {{"objectType", "OperationStatusJobExtendedInfo"}, {"jobId", "job-b1"}}}}};
   std::vector<json> job_states = {{{"properties", {{"status", "InProgress"}, {"operation", "Backup"}}}},
                                   {{"properties", {{"status", "Completed"}, {"operation", "Backup"}}}}};
   std::vector<json> jobs;
@@ -1016,7 +1052,8 @@ struct FakeBackup {
 
   Reply handle(const ArmRequest& r) {
     const std::string path = path_of(r);
-    if (r.path.rfind("https://", 0) != 0 && r.api_version != "2026-02-01") return http_error(400, "InvalidApiVersion", r.api_version);
+    if (r.path.rfind("https://", 0) != 0 && r.api_version != "2026-02-01")
+      return http_error(400, "InvalidApiVersion", r.api_version);
     if (r.method == "POST" && (path == kPi + "/backup" || path.find("/restore") != std::string::npos)) {
       const std::string base = "https://management.azure.com" + kPi;
       return reply(202, nullptr,
@@ -1037,8 +1074,9 @@ struct FakeBackup {
 Bench backup_bench(const std::string& action, std::vector<Value::Entry> extra, FakeBackup& fake) {
   extra.insert(extra.begin(), {"item", text("VM;iaasvmcontainerv2;rg-line3-mec;historian01")});
   extra.insert(extra.begin(), {"target", text("vault")});
-  return Bench(action, params(std::move(extra)), [&fake](const ArmRequest& r) { return fake.handle(r); },
-               parse_rfc3339("2026-01-01T00:00:00Z"));
+  return Bench(
+      action, params(std::move(extra)), [&fake](const ArmRequest& r) { return fake.handle(r); },
+      parse_rfc3339("2026-01-01T00:00:00Z"));
 }
 
 }  // namespace
@@ -1067,15 +1105,19 @@ TEST_CASE("backup-now triggers a backup, follows the operation to its job and th
 
 TEST_CASE("a failed Backup job or operation fails the step with its error") {
   FakeBackup fake;
-  fake.job_states = {{{"properties", {{"status", "Failed"}, {"operation", "Backup"},
-                                       {"errorDetails", {{{"errorCode", "UserErrorVmNotFound"}, {"errorString", "The VM is gone"}}}}}}}};
+  fake.job_states = {
+      {{"properties",
+        {{"status", "Failed"},
+         {"operation", "Backup"},
+         {"errorDetails", {{{"errorCode", "UserErrorVmNotFound"}, {"errorString", "The VM is gone"}}}}}}}};
   Bench b = backup_bench("backup.backup-now", {}, fake);
   const StepResult r = b.run();
   REQUIRE(r.status == Status::failed);
   CHECK(r.error == "Backup job job-b1 (Backup) Failed: UserErrorVmNotFound: The VM is gone");
 
   FakeBackup op_fails;
-  op_fails.op_states = {{{"status", "Failed"}, {"error", {{"code", "BMSUserErrorConflict"}, {"message", "Another backup is running"}}}}};
+  op_fails.op_states = {
+      {{"status", "Failed"}, {"error", {{"code", "BMSUserErrorConflict"}, {"message", "Another backup is running"}}}}};
   Bench c = backup_bench("backup.backup-now", {}, op_fails);
   const StepResult f = c.run();
   REQUIRE(f.status == Status::failed);
@@ -1102,7 +1144,8 @@ TEST_CASE("restore picks the latest point, a given id, or the newest at or befor
   Bench early = backup_bench("backup.restore", {{"recovery-point", text("2025-01-01T00:00:00Z")}}, fake);
   const StepResult e = early.run();
   CHECK(e.status == Status::failed);
-  CHECK(e.error.find("no recovery point of VM;iaasvmcontainerv2;rg-line3-mec;historian01 at or before") != std::string::npos);
+  CHECK(e.error.find("no recovery point of VM;iaasvmcontainerv2;rg-line3-mec;historian01 at or before") !=
+        std::string::npos);
   Bench unknown = backup_bench("backup.restore", {{"recovery-point", text("999")}}, fake);
   const StepResult u = unknown.run();
   CHECK(u.status == Status::failed);
@@ -1127,8 +1170,9 @@ TEST_CASE("the restore body names the point, the type and the source VM, with `r
                       {{"objectType", "IaasVMRestoreRequest"},
                        {"recoveryPointId", "300"},
                        {"recoveryType", "AlternateLocation"},
-                       {"sourceResourceId", "/subscriptions/" + kSub +
-                                                "/resourceGroups/rg-line3-mec/providers/Microsoft.Compute/virtualMachines/historian01"},
+                       {"sourceResourceId",
+                        "/subscriptions/" + kSub +
+                            "/resourceGroups/rg-line3-mec/providers/Microsoft.Compute/virtualMachines/historian01"},
                        {"targetResourceGroupId", rg2},
                        {"region", "eastus2"},
                        {"zones", {"1"}}}}});
@@ -1162,8 +1206,11 @@ TEST_CASE("Backup reconcile adopts a running job for the same VM and operation, 
   FakeBackup fake;
   Bench b = backup_bench("backup.backup-now", {}, fake);
   CHECK(b.action().reconcile(b.call).verdict == Verdict::not_started);
-  fake.jobs = {{{"name", "job-other"}, {"properties", {{"operation", "Backup"}, {"status", "InProgress"}, {"entityFriendlyName", "scada02"}}}},
-               {{"name", "job-b1"}, {"properties", {{"operation", "Backup"}, {"status", "InProgress"}, {"entityFriendlyName", "historian01"}}}}};
+  fake.jobs = {
+      {{"name", "job-other"},
+       {"properties", {{"operation", "Backup"}, {"status", "InProgress"}, {"entityFriendlyName", "scada02"}}}},
+      {{"name", "job-b1"},
+       {"properties", {{"operation", "Backup"}, {"status", "InProgress"}, {"entityFriendlyName", "historian01"}}}}};
   const Reconciliation r = b.action().reconcile(b.call);
   REQUIRE(r.verdict == Verdict::adopted);
   CHECK(r.handle.find("job")->as_string() == "job-b1");
@@ -1174,8 +1221,11 @@ TEST_CASE("Backup reconcile adopts a running job for the same VM and operation, 
 
   // Finished in the last hour: another backup is harmless, another restore is not.
   fake.jobs = {{{"name", "job-r1"},
-                {"properties", {{"operation", "Restore"}, {"status", "Completed"}, {"entityFriendlyName", "historian01"},
-                                {"startTime", "2025-12-31T23:40:00Z"}}}}};
+                {"properties",
+                 {{"operation", "Restore"},
+                  {"status", "Completed"},
+                  {"entityFriendlyName", "historian01"},
+                  {"startTime", "2025-12-31T23:40:00Z"}}}}};
   Bench restore = backup_bench("backup.restore", {}, fake);
   const Reconciliation again = restore.action().reconcile(restore.call);
   CHECK(again.verdict == Verdict::operator_needed);

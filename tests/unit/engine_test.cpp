@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <random>
 
+#include "actions/action_support.h"
 #include "dr/engine.h"
 #include "dr/graph.h"
-#include "actions/action_support.h"
 #include "engine_fakes.h"
 
 using namespace dr;
@@ -18,9 +18,10 @@ namespace {
 
 // A runbook whose steps all use scripted actions; `body` holds the services.
 Runbook make_runbook(const std::string& body, const std::string& head = "") {
-  auto r = load_runbook_text("rb.yaml", "edgedr: 1\nname: test\n" + head +
-                                            "targets:\n  tm: { traffic-manager: { resource-group: rg, profile: p } }\n" +
-                                            "services:\n" + body);
+  auto r =
+      load_runbook_text("rb.yaml", "edgedr: 1\nname: test\n" + head +
+                                       "targets:\n  tm: { traffic-manager: { resource-group: rg, profile: p } }\n" +
+                                       "services:\n" + body);
   std::string errors;
   for (const auto& d : r.diagnostics.all()) errors += d.str() + "\n";
   INFO(errors);
@@ -84,7 +85,8 @@ TEST_CASE("steps run in dependency order and each intent is journaled before its
   auto r = h.run();
   CHECK(r.status == RunStatus::succeeded);
   CHECK(r.exit_code() == 0);
-  CHECK(h.action.log == std::vector<std::string>{"submit a/failover/a1", "submit a/failover/a2", "submit b/failover/b1"});
+  CHECK(h.action.log ==
+        std::vector<std::string>{"submit a/failover/a1", "submit a/failover/a2", "submit b/failover/b1"});
   for (const char* id : {"a/failover/a1", "a/failover/a2", "b/failover/b1"}) {
     CHECK(h.index_of("step.intent", id) >= 0);
     CHECK(h.index_of("step.intent", id) < h.index_of("step.succeeded", id));
@@ -104,19 +106,18 @@ TEST_CASE("no more steps are in flight than the concurrency allows") {
 }
 
 TEST_CASE("among ready steps the one with the longest remaining critical path starts first") {
-  Harness h(make_runbook(
-      "  short:\n    failover:\n      - action: wait\n        with: { duration: 1m }\n"
-      "  long:\n    failover:\n      - action: wait\n        with: { duration: 1m }\n"
-      "      - action: wait\n        with: { duration: 10m }\n",
-      "concurrency: 1\n"));
+  Harness h(
+      make_runbook("  short:\n    failover:\n      - action: wait\n        with: { duration: 1m }\n"
+                   "  long:\n    failover:\n      - action: wait\n        with: { duration: 1m }\n"
+                   "      - action: wait\n        with: { duration: 10m }\n",
+                   "concurrency: 1\n"));
   h.run();
   REQUIRE(!h.action.log.empty());
   CHECK(h.action.log.front() == "submit long/failover/wait");
 }
 
 TEST_CASE("a failing step is retried with fixed backoff and succeeds") {
-  Harness h(make_runbook("  a:\n    failover:\n" +
-                         tm_step("a1", "        retry: { attempts: 3, interval: 20s }\n")));
+  Harness h(make_runbook("  a:\n    failover:\n" + tm_step("a1", "        retry: { attempts: 3, interval: 20s }\n")));
   h.action.scripts["a/failover/a1"].fail_attempts = 2;
   const auto start = h.clock.now();
   auto r = h.run();
@@ -134,8 +135,9 @@ TEST_CASE("a failing step is retried with fixed backoff and succeeds") {
 
 TEST_CASE("exponential backoff doubles the wait, capped by max-interval") {
   Harness h(make_runbook("  a:\n    failover:\n" +
-                         tm_step("a1", "        retry: { attempts: 5, interval: 10s, backoff: exponential, "
-                                       "max-interval: 30s }\n        timeout: 1h\n")));
+                         tm_step("a1",
+                                 "        retry: { attempts: 5, interval: 10s, backoff: exponential, "
+                                 "max-interval: 30s }\n        timeout: 1h\n")));
   h.action.scripts["a/failover/a1"].fail_attempts = 4;
   h.run();
   std::vector<std::int64_t> waits;
@@ -316,10 +318,12 @@ TEST_CASE("resume reconciles a step that has only an intent: adopted, not starte
     // A journal as a crash after a1 succeeded and a2's intent was written would leave it.
     auto& j = *h.journal;
     j.append("run.started", Value::map({{"run_id", Value::string("run-1")}}), true);
-    j.append("step.intent", Value::map({{"step", Value::string("a/failover/a1")}, {"attempt", Value::integer(1)}}), true);
+    j.append("step.intent", Value::map({{"step", Value::string("a/failover/a1")}, {"attempt", Value::integer(1)}}),
+             true);
     j.append("step.succeeded", Value::map({{"step", Value::string("a/failover/a1")}, {"attempt", Value::integer(1)}}),
              true);
-    j.append("step.intent", Value::map({{"step", Value::string("a/failover/a2")}, {"attempt", Value::integer(1)}}), true);
+    j.append("step.intent", Value::map({{"step", Value::string("a/failover/a2")}, {"attempt", Value::integer(1)}}),
+             true);
     h.action.scripts["a/failover/a2"].reconcile = verdict;
     Engine e(h.rb, *h.graph, j, h.deps(), h.opt);
     auto r = e.resume();
@@ -353,7 +357,8 @@ TEST_CASE("resuming a step that stopped for an operator reconciles it first: ado
     Harness h(make_runbook("  a:\n    failover:\n" + tm_step("a1") + tm_step("a2")));
     auto& j = *h.journal;
     j.append("run.started", Value::map({{"run_id", Value::string("run-1")}}), true);
-    j.append("step.intent", Value::map({{"step", Value::string("a/failover/a1")}, {"attempt", Value::integer(1)}}), true);
+    j.append("step.intent", Value::map({{"step", Value::string("a/failover/a1")}, {"attempt", Value::integer(1)}}),
+             true);
     // A lost answer: nobody can tell whether a1's request arrived, so the run stops (exit 4).
     h.action.scripts["a/failover/a1"].reconcile = Reconciliation::Verdict::operator_needed;
     {
@@ -383,8 +388,8 @@ TEST_CASE("resuming a step that stopped for an operator reconciles it first: ado
 }
 
 TEST_CASE("rollback of a paused run undoes what succeeded, and a failed undo stops the rollback") {
-  Harness h(make_runbook("  a:\n    failover:\n" + tm_step("a1") + tm_step("a2") + tm_step("a3"),
-                         "on-failure: pause\n"));
+  Harness h(
+      make_runbook("  a:\n    failover:\n" + tm_step("a1") + tm_step("a2") + tm_step("a3"), "on-failure: pause\n"));
   h.action.scripts["a/failover/a3"].fail_forever = true;
   CHECK(h.run().status == RunStatus::paused);
   h.action.scripts["a/failover/a2"].undo_fails = true;
@@ -439,8 +444,9 @@ TEST_CASE("thousands of steps run on a fake clock, in the time of the critical p
 }
 
 TEST_CASE("a step that times out carries its action's advice (an approval nobody gave)") {
-  Harness h(make_runbook("  a:\n    failover:\n      - name: gate\n        action: manual.approve\n"
-                         "        with: { message: \"go on\" }\n        timeout: 30s\n"));
+  Harness h(
+      make_runbook("  a:\n    failover:\n      - name: gate\n        action: manual.approve\n"
+                   "        with: { message: \"go on\" }\n        timeout: 30s\n"));
   h.registry = ActionRegistry();  // the scripted action for everything but the real manual.approve
   for (const auto& name : Catalogue::v1().names())
     if (name != "manual.approve") h.registry.add(name, h.shared);

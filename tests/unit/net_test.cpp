@@ -298,8 +298,7 @@ TEST_CASE("credential-like query values and userinfo passwords are masked in URL
 TEST_CASE("the simulation route sends every request to the simulator with the original URL in a header") {
   Server server;
   server.server.Get(R"(/.*)", [](const httplib::Request& req, httplib::Response& res) {
-    res.set_content(req.path + "?" + req.get_param_value("q") + " from " +
-                        req.get_header_value(kSimOriginalUrlHeader),
+    res.set_content(req.path + "?" + req.get_param_value("q") + " from " + req.get_header_value(kSimOriginalUrlHeader),
                     "text/plain");
   });
   server.start();

@@ -28,7 +28,8 @@ TEST_CASE("describe_journal advises with the run reference it is given") {
   events[1].fields = Value::map({{"reason", Value::string("step failed")}});
   auto d = describe_journal(events, "R --state-dir /tmp/s");
   CHECK(d.status == "paused");
-  CHECK(d.next == "fix the cause, then `edgedr resume R --state-dir /tmp/s` to continue, or `edgedr rollback R "
-                  "--state-dir /tmp/s` to undo");
+  CHECK(d.next ==
+        "fix the cause, then `edgedr resume R --state-dir /tmp/s` to continue, or `edgedr rollback R "
+        "--state-dir /tmp/s` to undo");
   CHECK(describe_journal(events).next.find("`edgedr resume R`") != std::string::npos);
 }

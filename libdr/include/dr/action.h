@@ -40,14 +40,14 @@ struct StepCall {
   std::string action;              // the action being run (for a built-in undo: the inverse)
   Value params;                    // `with:`, references resolved: may hold secrets, never journal it
   int attempt = 1;
-  std::string idempotency_key;     // "<run-id>/<step-id>/<attempt>": stable across crashes
+  std::string idempotency_key;  // "<run-id>/<step-id>/<attempt>": stable across crashes
   // When this attempt's intent was journaled (at or before the request left); {} before that. A
   // reconcile compares remote work's start times with it: a job that started after it is ours.
   Clock::wall_time intent_wall{};
-  Clock::time_point deadline{};    // the step's timeout, across all its attempts
+  Clock::time_point deadline{};  // the step's timeout, across all its attempts
   Clock* clock = nullptr;
   bool is_undo = false;
-  Value captured;                  // for an undo: what capture() returned for the forward step
+  Value captured;  // for an undo: what capture() returned for the forward step
   ApprovalSource* approvals = nullptr;
   const std::atomic<bool>* cancelled = nullptr;  // set when the run is stopping now
 
@@ -64,9 +64,9 @@ struct StepResult {
   // failed: the action cannot tell whether its work happened (a process started before a
   // restart). The engine runs an idempotent step again and otherwise stops for an operator.
   bool ambiguous = false;
-  Value handle;                                // pending: journaled, polled later
+  Value handle;                                  // pending: journaled, polled later
   Duration poll_after{std::chrono::seconds(1)};  // pending: when to poll next (Retry-After)
-  std::string progress;                        // pending: one line for the live view
+  std::string progress;                          // pending: one line for the live view
 
   static StepResult ok(std::map<std::string, std::string> outputs = {});
   static StepResult fail(std::string error, bool retryable = true);

@@ -99,10 +99,10 @@ struct ArmRequest {
   // A path under the cloud's ARM endpoint ("/subscriptions/..."), or an absolute URL handed out
   // by ARM (nextLink, Azure-AsyncOperation, Location), followed verbatim.
   std::string path;
-  std::string api_version;           // added as ?api-version= to paths; not to absolute URLs
-  std::optional<std::string> body;   // JSON text; sets Content-Type: application/json
-  HttpHeaders headers;               // extra headers
-  Clock::time_point deadline{};      // no retry or wait past this; {} = none
+  std::string api_version;                       // added as ?api-version= to paths; not to absolute URLs
+  std::optional<std::string> body;               // JSON text; sets Content-Type: application/json
+  HttpHeaders headers;                           // extra headers
+  Clock::time_point deadline{};                  // no retry or wait past this; {} = none
   const std::atomic<bool>* cancelled = nullptr;  // stop waiting between retries when set
   // Non-idempotent POSTs (failover, backup, restore) are not re-sent after a transport error or
   // timeout: the request may have arrived. The caller reconciles instead (CONTRACTS.md §6).
@@ -154,8 +154,8 @@ struct ArmOptions {
   Cloud cloud;
   std::shared_ptr<TokenCredential> credential;
   Clock* clock = nullptr;
-  int max_retries = 3;                                           // tries = 1 + max_retries
-  Duration retry_delay{std::chrono::milliseconds(800)};          // first backoff, then doubled
+  int max_retries = 3;                                   // tries = 1 + max_retries
+  Duration retry_delay{std::chrono::milliseconds(800)};  // first backoff, then doubled
   Duration max_retry_delay{std::chrono::seconds(60)};
   // Client-side token buckets per subscription (CONTRACTS.md §6): capacity and refill per second.
   double read_capacity = 250, read_refill = 25;
@@ -177,8 +177,8 @@ std::shared_ptr<Arm> make_arm_client(ArmOptions options);
 struct Lro {
   enum class Kind { async_operation, location };
   Kind kind = Kind::location;
-  std::string url;           // absolute, verbatim
-  std::string location;      // the Location header too, when both were given (final result)
+  std::string url;                                 // absolute, verbatim
+  std::string location;                            // the Location header too, when both were given (final result)
   Duration retry_after{std::chrono::seconds(30)};  // Retry-After of the response; 30 s if absent
 };
 std::optional<Lro> lro_from(const ArmResponse& accepted);
@@ -186,8 +186,8 @@ std::optional<Lro> lro_from(const ArmResponse& accepted);
 struct LroStatus {
   enum class State { running, succeeded, failed, cancelled };
   State state = State::running;
-  std::string body;          // the status (or final) body
-  std::string error;         // failed: one line
+  std::string body;   // the status (or final) body
+  std::string error;  // failed: one line
   Duration retry_after{std::chrono::seconds(30)};
 };
 // One poll of `lro` (a GET through `arm`); status words compared case-insensitively

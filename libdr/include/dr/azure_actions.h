@@ -7,9 +7,9 @@
 
 #include <functional>
 #include <map>
-#include <optional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "dr/action.h"
@@ -20,15 +20,15 @@ namespace dr::azure {
 // What the Azure actions need at run time. The run command fills it once the runbook is loaded
 // (before the engine starts, also on resume), so the actions can be registered earlier.
 struct AzureContext {
-  std::shared_ptr<Arm> arm;          // null: "no Azure settings" errors from every Azure action
-  std::string subscription;          // resolved (may come from ${env...}: not a secret, but not journaled either)
+  std::shared_ptr<Arm> arm;  // null: "no Azure settings" errors from every Azure action
+  std::string subscription;  // resolved (may come from ${env...}: not a secret, but not journaled either)
   ApiVersions api_versions;
   // The cloud's ARM endpoint, for the full URLs of describe() (plan, --dry-run); requests go
   // through `arm`, which knows it already.
   std::string arm_endpoint = "https://management.azure.com";
   // Each target's fields with references resolved: resource-group, profile, vault, ...
   std::map<std::string, Value> targets;
-  std::string setup_error;           // why `arm` is null (no credential, no subscription), for the step's error
+  std::string setup_error;  // why `arm` is null (no credential, no subscription), for the step's error
 };
 
 // What set_up_azure needs from the run.

@@ -26,9 +26,9 @@ struct RunRequest {
   Operation operation = Operation::failover;
   std::map<std::string, std::string> inputs;
   GraphOptions filter;
-  std::optional<int> concurrency;          // else the runbook's
-  std::optional<OnFailure> on_failure;     // else the runbook's
-  std::string state_dir;                   // empty: default_state_dir()
+  std::optional<int> concurrency;       // else the runbook's
+  std::optional<OnFailure> on_failure;  // else the runbook's
+  std::string state_dir;                // empty: default_state_dir()
   Duration lock_timeout{0};
   EngineOptions::Scheduling scheduling = EngineOptions::Scheduling::critical_path;
 };
@@ -100,9 +100,9 @@ struct RunDetails {
     int attempts = 0;
     std::string handle;  // the journaled handle, when in flight
   };
-  std::vector<Step> steps;  // in the order they first appear
+  std::vector<Step> steps;             // in the order they first appear
   std::vector<std::string> approvals;  // "step by who"
-  std::string next;  // what to do next, in a sentence with the command
+  std::string next;                    // what to do next, in a sentence with the command
 };
 // `run_ref`: how the advice names the run (see run_reference); empty: its id.
 RunDetails describe_journal(const std::vector<JournalEvent>& events, const std::string& run_ref = {});

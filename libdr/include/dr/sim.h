@@ -282,9 +282,8 @@ class Simulator {
 // routed, answered by path); give it a client-secret credential with any tenant, id and secret.
 // Use `clock` for the engine too, so Retry-After and job durations shrink together.
 // Errors: the world file's diagnostics (exit 78).
-tl::expected<std::unique_ptr<Simulator>, Diagnostics> start_simulation(const Runbook& runbook,
-                                                                       const std::optional<std::string>& world_file,
-                                                                       Clock& clock,
-                                                                       std::optional<Operation> operation = std::nullopt);
+tl::expected<std::unique_ptr<Simulator>, Diagnostics> start_simulation(
+    const Runbook& runbook, const std::optional<std::string>& world_file, Clock& clock,
+    std::optional<Operation> operation = std::nullopt);
 
 }  // namespace dr::sim

@@ -7,8 +7,8 @@ namespace dr::actions::az {
 
 using namespace std::chrono_literals;
 
-Resolved resolve_target(const AzureContext& context, const StepCall& call, const char* name_field,
-                        const char* provider, bool need_arm) {
+Resolved resolve_target(const AzureContext& context, const StepCall& call, const char* name_field, const char* provider,
+                        bool need_arm) {
   Resolved r;
   r.arm = context.arm.get();
   r.endpoint = context.arm_endpoint.empty() ? "https://management.azure.com" : context.arm_endpoint;
@@ -129,7 +129,6 @@ std::optional<std::int64_t> int_at(const json& j, std::initializer_list<const ch
   }
   return std::nullopt;
 }
-
 
 std::optional<std::string> header_of(const ArmResponse& response, std::string_view name) {
   for (const auto& [k, v] : response.headers)

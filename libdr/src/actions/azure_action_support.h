@@ -32,17 +32,17 @@ std::shared_ptr<Action> make_backup_action(std::string name, std::shared_ptr<Azu
 
 // A step's `target` resolved against the context: where its resource lives and how to reach it.
 struct Resolved {
-  Arm* arm = nullptr;  // null when only describing (no client yet)
-  std::string endpoint;  // "https://management.azure.com"
+  Arm* arm = nullptr;                              // null when only describing (no client yet)
+  std::string endpoint;                            // "https://management.azure.com"
   std::string subscription, resource_group, name;  // name: the profile or the vault
-  std::string base;  // "/subscriptions/S/resourceGroups/RG/providers/PROVIDER/NAME"
-  std::string error;  // non-empty: unusable (no target, no client, missing field)
+  std::string base;                                // "/subscriptions/S/resourceGroups/RG/providers/PROVIDER/NAME"
+  std::string error;                               // non-empty: unusable (no target, no client, missing field)
 };
 
 // `name_field` is "profile" or "vault"; `provider` is e.g. "Microsoft.Network/trafficmanagerprofiles".
 // With `need_arm`, a missing client is an error (the context's setup_error).
-Resolved resolve_target(const AzureContext& context, const StepCall& call, const char* name_field,
-                        const char* provider, bool need_arm = true);
+Resolved resolve_target(const AzureContext& context, const StepCall& call, const char* name_field, const char* provider,
+                        bool need_arm = true);
 
 // The full URL of `path` for describe().
 std::string full_url(const Resolved& r, const std::string& path, const std::string& api_version);
@@ -68,7 +68,6 @@ std::optional<std::int64_t> int_at(const json& j, std::initializer_list<const ch
 std::optional<std::string> header_of(const ArmResponse& response, std::string_view name);
 // Retry-After (seconds) of a response, else `fallback`.
 Duration retry_after_of(const ArmResponse& response, Duration fallback);
-
 
 // The path of an absolute URL ARM handed out, from "/subscriptions" (case-insensitively), without
 // the query; the URL itself when it has no such part.

@@ -48,10 +48,9 @@ std::optional<std::string> set_up_azure(const Runbook& rb, const AzureSetup& set
   out.subscription = sub.as_string();  // when unresolved, the reference as written: plan and --dry-run show it
   if (!sub_error.empty() || !missing.empty() || sub.as_string().empty()) {
     out.arm = nullptr;
-    out.setup_error = "azure.subscription: " +
-                      (!sub_error.empty() ? sub_error
-                       : !missing.empty() ? missing + " is not set"
-                                          : std::string("empty"));
+    out.setup_error = "azure.subscription: " + (!sub_error.empty() ? sub_error
+                                                : !missing.empty() ? missing + " is not set"
+                                                                   : std::string("empty"));
     return std::nullopt;
   }
   out.subscription = sub.as_string();

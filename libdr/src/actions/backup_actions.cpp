@@ -134,8 +134,9 @@ class BackupAction final : public Action {
     const Item item = item_of(call, r);
     if (!item.error.empty()) return rec;
     auto jobs = list_json(*r.arm, call, r.base + "/backupJobs", api());
-    if (!jobs) return operator_needed("listing Backup jobs failed (" + jobs.error().message +
-                                      "); cannot tell whether " + name_ + " started on " + item.name);
+    if (!jobs)
+      return operator_needed("listing Backup jobs failed (" + jobs.error().message + "); cannot tell whether " + name_ +
+                             " started on " + item.name);
     const std::string operation = kind_ == Kind::backup_now ? "Backup" : "Restore";
     const auto since = reconcile_since(call);
     std::vector<const json*> active, recent;
@@ -237,7 +238,8 @@ class BackupAction final : public Action {
     } else {
       i.vm = parts.back();
     }
-    if (i.name.empty()) i.error = name_ + " needs `item`, e.g. VM;iaasvmcontainerv2;RESOURCE-GROUP;VM-NAME";
+    if (i.name.empty())
+      i.error = name_ + " needs `item`, e.g. VM;iaasvmcontainerv2;RESOURCE-GROUP;VM-NAME";
     else if (i.container.empty())
       i.error = name_ + ": cannot derive the protection container from item '" + i.name +
                 "' (only Azure VM items, VM;iaasvmcontainerv2;RG;VM, have a known container); give `container`";
@@ -304,14 +306,15 @@ class BackupAction final : public Action {
       const auto t = *service_time(wanted);
       for (const auto& p : *all)
         if (p.time <= t) return p;
-      return tl::unexpected(StepResult::fail("no recovery point of " + item.name + " at or before " + wanted +
-                                                 "; the oldest is " + all->back().time_text,
-                                             false));
+      return tl::unexpected(StepResult::fail(
+          "no recovery point of " + item.name + " at or before " + wanted + "; the oldest is " + all->back().time_text,
+          false));
     }
     for (const auto& p : *all)
       if (p.id == wanted) return p;
     std::string ids;
-    for (std::size_t i = 0; i < all->size() && i < 5; ++i) ids += (i ? ", " : "") + (*all)[i].id + " (" + (*all)[i].time_text + ")";
+    for (std::size_t i = 0; i < all->size() && i < 5; ++i)
+      ids += (i ? ", " : "") + (*all)[i].id + " (" + (*all)[i].time_text + ")";
     return tl::unexpected(StepResult::fail(
         "recovery point '" + wanted + "' of " + item.name + " not found (newest: " + ids + ")", false));
   }
@@ -371,12 +374,10 @@ class BackupAction final : public Action {
     const auto age = std::chrono::duration_cast<Duration>(clock_of(call).wall() - newest.time);
     const std::string age_text = format_duration(std::chrono::floor<std::chrono::seconds>(std::max(age, Duration(0))));
     if (age > *max_age.value)
-      return StepResult::fail("the newest recovery point of " + item.name + " (" + newest.id + ", " +
-                              newest.time_text + ") is " + age_text + " old, more than max-age " +
-                              format_duration(*max_age.value));
-    return StepResult::ok({{"recovery-point-id", newest.id},
-                           {"recovery-point-time", newest.time_text},
-                           {"age", age_text}});
+      return StepResult::fail("the newest recovery point of " + item.name + " (" + newest.id + ", " + newest.time_text +
+                              ") is " + age_text + " old, more than max-age " + format_duration(*max_age.value));
+    return StepResult::ok(
+        {{"recovery-point-id", newest.id}, {"recovery-point-time", newest.time_text}, {"age", age_text}});
   }
 
   std::string name_;

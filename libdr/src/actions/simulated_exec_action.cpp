@@ -47,6 +47,8 @@ class SimulatedExecAction final : public Action {
 
 }  // namespace
 
-std::shared_ptr<Action> make_simulated_exec_action() { return std::make_shared<SimulatedExecAction>(); }
+std::shared_ptr<Action> make_simulated_exec_action() {
+  return std::make_shared<SimulatedExecAction>();
+}
 
 }  // namespace dr::actions

@@ -39,20 +39,15 @@ struct Verb {
 Verb verb_of(Op op, const StepCall& call) {
   switch (op) {
     case Op::failover:
-      if (call.param_text("mode", "unplanned") == "planned") return {"plannedFailover", "PlannedFailover", {"plannedfailover"}};
+      if (call.param_text("mode", "unplanned") == "planned")
+        return {"plannedFailover", "PlannedFailover", {"plannedfailover"}};
       return {"unplannedFailover", "UnplannedFailover", {"unplannedfailover", "failover"}};
-    case Op::test_failover:
-      return {"testFailover", "TestFailover", {"testfailover"}};
-    case Op::cleanup:
-      return {"testFailoverCleanup", "TestFailoverCleanup", {"testfailovercleanup"}};
-    case Op::commit:
-      return {"failoverCommit", "Commit", {"commit", "commitfailover", "failovercommit"}};
-    case Op::cancel:
-      return {"failoverCancel", "CancelFailover", {"cancelfailover", "failovercancel"}};
-    case Op::reprotect:
-      return {"reProtect", "ReverseReplicate", {"reprotect", "reversereplicate", "reprotection"}};
-    case Op::health:
-      break;
+    case Op::test_failover: return {"testFailover", "TestFailover", {"testfailover"}};
+    case Op::cleanup: return {"testFailoverCleanup", "TestFailoverCleanup", {"testfailovercleanup"}};
+    case Op::commit: return {"failoverCommit", "Commit", {"commit", "commitfailover", "failovercommit"}};
+    case Op::cancel: return {"failoverCancel", "CancelFailover", {"cancelfailover", "failovercancel"}};
+    case Op::reprotect: return {"reProtect", "ReverseReplicate", {"reprotect", "reversereplicate", "reprotection"}};
+    case Op::health: break;
   }
   return {};
 }
@@ -91,8 +86,9 @@ Body body_for(Op op, const StepCall& call, bool plan) {
       return json::array({d});
     }
     if (point != "latest") {
-      b.error = call.action + ": recovery-point-type applies to recovery plans; a protected item fails over to "
-                              "its latest recovery point";
+      b.error = call.action +
+                ": recovery-point-type applies to recovery plans; a protected item fails over to "
+                "its latest recovery point";
       return std::nullopt;
     }
     if (provider == "InMageRcmFailback") d["recoveryPointType"] = "Latest";
@@ -141,8 +137,7 @@ Body body_for(Op op, const StepCall& call, bool plan) {
       break;
     case Op::commit:
     case Op::cancel:
-    case Op::health:
-      return b;  // no body
+    case Op::health: return b;  // no body
   }
   b.json_body = json{{"properties", props}};
   return b;
@@ -244,8 +239,8 @@ class SiteRecoveryAction final : public Action {
     if (op_ == Op::reprotect && subject->plan) return reprotect_plan_refused(*subject);
     const json props = subject->body.value("properties", json::object());
     if (props.contains("allowedOperations") && !in_list(props, "allowedOperations", verb.allowed))
-      return StepResult::fail(verb.allowed + " is not allowed on " + subject->label + " now (allowed: " +
-                                  joined(props, "allowedOperations") + "); " + state_text(props),
+      return StepResult::fail(verb.allowed + " is not allowed on " + subject->label +
+                                  " now (allowed: " + joined(props, "allowedOperations") + "); " + state_text(props),
                               false);
     const Body body = body_for(op_, call, subject->plan);
     if (!body.error.empty()) return StepResult::fail(body.error, false);
@@ -338,8 +333,9 @@ class SiteRecoveryAction final : public Action {
       return adopt(current_job);
 
     auto jobs = list_json(*r.arm, call, r.base + "/replicationJobs", api());
-    if (!jobs) return operator_needed("listing Site Recovery jobs failed (" + jobs.error().message +
-                                      "); cannot tell whether " + name_ + " started on " + subject->label);
+    if (!jobs)
+      return operator_needed("listing Site Recovery jobs failed (" + jobs.error().message + "); cannot tell whether " +
+                             name_ + " started on " + subject->label);
     const std::string id = text_at(subject->body, {"id"});
     const std::string friendly = text_at(props, {"friendlyName"});
     const std::string short_name = text_at(subject->body, {"name"});
@@ -414,8 +410,9 @@ class SiteRecoveryAction final : public Action {
       } else {
         out.push_back("GET " + full_url(r, r.base + "/replicationProtectedItems", api()) + " (find '" + item +
                       "' by friendly name)");
-        path = r.base + "/replicationFabrics/{fabric}/replicationProtectionContainers/{container}/"
-                        "replicationProtectedItems/{item}";
+        path = r.base +
+               "/replicationFabrics/{fabric}/replicationProtectionContainers/{container}/"
+               "replicationProtectedItems/{item}";
       }
     }
     if (op_ == Op::health) {
@@ -496,7 +493,8 @@ class SiteRecoveryAction final : public Action {
 
   static std::string state_text(const json& props) {
     std::string out;
-    for (const char* k : {"protectionStateDescription", "currentScenarioStatusDescription", "testFailoverStateDescription"})
+    for (const char* k :
+         {"protectionStateDescription", "currentScenarioStatusDescription", "testFailoverStateDescription"})
       if (const std::string v = text_at(props, {k}); !v.empty() && !iequals(v, "None"))
         out += (out.empty() ? "" : ", ") + v;
     if (const std::string loc = text_at(props, {"activeLocation"}); !loc.empty())

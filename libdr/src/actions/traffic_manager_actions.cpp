@@ -165,7 +165,8 @@ class TrafficManagerAction final : public Action {
         w.field = "endpointStatus";
         w.text = change_ == Change::disable ? "Disabled" : "Enabled";
         const std::string prior = restore ? handle_text(call.captured, "status") : std::string();
-        if (iequals(prior, "Enabled") || iequals(prior, "Disabled")) w.text = iequals(prior, "Enabled") ? "Enabled" : "Disabled";
+        if (iequals(prior, "Enabled") || iequals(prior, "Disabled"))
+          w.text = iequals(prior, "Enabled") ? "Enabled" : "Disabled";
         return w;
       }
       case Change::priority:
@@ -188,8 +189,7 @@ class TrafficManagerAction final : public Action {
         w.number = v->as_int();
         return w;
       }
-      case Change::wait:
-        break;
+      case Change::wait: break;
     }
     return w;
   }

@@ -1,8 +1,8 @@
 // Clouds (CONTRACTS.md §5) and the per-service api-versions (§0).
 #include <array>
 
-#include "dr/azure.h"
 #include <cstdlib>
+#include "dr/azure.h"
 
 namespace dr::azure {
 namespace {
@@ -34,7 +34,9 @@ std::string with_trailing_slash(std::string s) {
 
 }  // namespace
 
-std::string Cloud::scope() const { return without_trailing_slash(audience) + "/.default"; }
+std::string Cloud::scope() const {
+  return without_trailing_slash(audience) + "/.default";
+}
 
 tl::expected<Cloud, std::string> cloud_for(const AzureSettings& settings,
                                            const std::function<const char*(const char*)>& getenv) {

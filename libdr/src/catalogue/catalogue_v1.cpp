@@ -147,19 +147,18 @@ std::vector<ActionSpec> build() {
                   {str("direction", false, "replication direction after reprotect", kDirections, "recovery-to-primary"),
                    provider()},
                   "", 30min));
-  a.push_back(
-      {.name = "site-recovery.check-health",
-       .summary = "replication health Normal, the next operation allowed, RPO within max-rpo",
-       .params = asr_subject({typed("max-rpo", ParamType::duration, false, "largest acceptable replication lag"),
-                              str("allows", false, "an operation that must be allowed, e.g. UnplannedFailover"),
-                              typed("require-healthy", ParamType::boolean, false,
-                                    "false drops the replicationHealth Normal condition (a disaster failover)",
-                                    "true")}),
-       .exactly_one_of = {{"plan", "item"}},
-       .outputs = {"rpo", "replication-health"},
-       .mutating = false,
-       .async = AsyncKind::none,
-       .typical = 5s});
+  a.push_back({.name = "site-recovery.check-health",
+               .summary = "replication health Normal, the next operation allowed, RPO within max-rpo",
+               .params = asr_subject(
+                   {typed("max-rpo", ParamType::duration, false, "largest acceptable replication lag"),
+                    str("allows", false, "an operation that must be allowed, e.g. UnplannedFailover"),
+                    typed("require-healthy", ParamType::boolean, false,
+                          "false drops the replicationHealth Normal condition (a disaster failover)", "true")}),
+               .exactly_one_of = {{"plan", "item"}},
+               .outputs = {"rpo", "replication-health"},
+               .mutating = false,
+               .async = AsyncKind::none,
+               .typical = 5s});
 
   // Backup: trigger, follow the operation to its job, follow the job to completion.
   a.push_back(

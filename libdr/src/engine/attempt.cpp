@@ -11,7 +11,9 @@
 namespace dr {
 namespace {
 
-std::int64_t ms(Duration d) { return d.count(); }
+std::int64_t ms(Duration d) {
+  return d.count();
+}
 
 Value outputs_value(const std::map<std::string, std::string>& outputs) {
   std::vector<Value::Entry> e;
@@ -21,7 +23,9 @@ Value outputs_value(const std::map<std::string, std::string>& outputs) {
 
 }  // namespace
 
-Action* Engine::Impl::action_of(const Unit& u) { return deps_.actions->find(u.action); }
+Action* Engine::Impl::action_of(const Unit& u) {
+  return deps_.actions->find(u.action);
+}
 
 StepCall Engine::Impl::make_call(const Unit& u) {
   StepCall call;
@@ -69,9 +73,10 @@ void Engine::Impl::begin_attempt(int ui) {
         auto it = opt_.inputs.find(input);
         const std::string have = it == opt_.inputs.end() ? "" : it->second;
         if (have != want) {
-          journal("step.skipped", Value::map({{"step", Value::string(u.id)},
-                                              {"reason", Value::string("when: inputs." + input + " is '" + have +
-                                                                       "', not '" + want + "'")}}),
+          journal("step.skipped",
+                  Value::map(
+                      {{"step", Value::string(u.id)},
+                       {"reason", Value::string("when: inputs." + input + " is '" + have + "', not '" + want + "'")}}),
                   true);
           u.outcome = Unit::Outcome::skipped;
           unit_done(ui);
@@ -120,9 +125,9 @@ void Engine::Impl::journal_intent(int ui, bool resend) {
     if (undo.kind == UndoSpec::Kind::explicit_step) undo_action = undo.step->action;
     if (undo.kind == UndoSpec::Kind::builtin)
       if (const ActionSpec* a = Catalogue::v1().find(u.action)) undo_action = a->builtin_undo;
-    f.emplace_back("undo", Value::map({{"kind", Value::string(kind)},
-                                       {"action", Value::string(undo_action)},
-                                       {"captured", u.captured}}));
+    f.emplace_back(
+        "undo",
+        Value::map({{"kind", Value::string(kind)}, {"action", Value::string(undo_action)}, {"captured", u.captured}}));
   }
   if (resend) f.emplace_back("resend", Value::boolean(true));
   u.intent_wall = deps_.clock->wall();  // at or before the event's own ts
@@ -155,8 +160,9 @@ void Engine::Impl::submit(int ui) {
   if (!p) return;
   units_[static_cast<std::size_t>(ui)].phase = Unit::Phase::submitting;
   const bool effect = !p->action->read_only();
-  dispatch(ui, Completion::Kind::result,
-           [action = p->action, call = std::move(p->call)](Completion& c) { c.result = action->submit(call); }, effect);
+  dispatch(
+      ui, Completion::Kind::result,
+      [action = p->action, call = std::move(p->call)](Completion& c) { c.result = action->submit(call); }, effect);
 }
 
 void Engine::Impl::poll(int ui) {
@@ -164,9 +170,10 @@ void Engine::Impl::poll(int ui) {
   if (!p) return;
   Unit& u = units_[static_cast<std::size_t>(ui)];
   u.phase = Unit::Phase::polling;
-  dispatch(ui, Completion::Kind::result, [action = p->action, call = std::move(p->call), handle = u.handle](Completion& c) {
-    c.result = action->poll(call, handle);
-  });
+  dispatch(ui, Completion::Kind::result,
+           [action = p->action, call = std::move(p->call), handle = u.handle](Completion& c) {
+             c.result = action->poll(call, handle);
+           });
 }
 
 // Runs `work` on the worker pool when the action blocks, else right here; either way the answer
@@ -194,9 +201,12 @@ void Engine::Impl::dispatch(int ui, Completion::Kind kind, std::function<void(Co
   timers_.push({u.deadline, ui, u.generation});
   Action* action = action_of(u);
   const bool blocking = action && action->blocking();
-  if (effect) deferred_effects_.push_back({ui, u.generation, blocking, std::move(task)});
-  else if (blocking) deps_.executor->post(std::move(task));
-  else task();
+  if (effect)
+    deferred_effects_.push_back({ui, u.generation, blocking, std::move(task)});
+  else if (blocking)
+    deps_.executor->post(std::move(task));
+  else
+    task();
 }
 
 void Engine::Impl::on_result(int ui, StepResult r, std::optional<Clock::time_point> answered) {
@@ -211,23 +221,22 @@ void Engine::Impl::on_result(int ui, StepResult r, std::optional<Clock::time_poi
   // Approvals are part of the audit trail in their own right, not only a step's output.
   if (u.action == "manual.approve" && !u.accepted_journaled) {
     const Value* msg = u.spec->with.find("message");
-    journal("approval.requested", Value::map({{"step", Value::string(u.id)},
-                                              {"message", Value::string(msg ? msg->to_text() : "")}}),
-            true);
+    journal("approval.requested",
+            Value::map({{"step", Value::string(u.id)}, {"message", Value::string(msg ? msg->to_text() : "")}}), true);
   }
   if (!u.accepted_journaled || u.handle.to_text() != r.handle.to_text()) {
     u.handle = std::move(r.handle);
-    journal(std::string(prefix(u)) + ".accepted", Value::map({{"step", Value::string(u.id)},
-                                                               {"attempt", Value::integer(u.attempt)},
-                                                               {"handle", u.handle}}),
+    journal(std::string(prefix(u)) + ".accepted",
+            Value::map({{"step", Value::string(u.id)}, {"attempt", Value::integer(u.attempt)}, {"handle", u.handle}}),
             true);
     u.accepted_journaled = true;
   }
   if (!r.progress.empty() && r.progress != u.last_progress) {
     u.last_progress = r.progress;
-    journal(std::string(prefix(u)) + ".progress", Value::map({{"step", Value::string(u.id)},
-                                                               {"attempt", Value::integer(u.attempt)},
-                                                               {"message", Value::string(r.progress)}}),
+    journal(std::string(prefix(u)) + ".progress",
+            Value::map({{"step", Value::string(u.id)},
+                        {"attempt", Value::integer(u.attempt)},
+                        {"message", Value::string(r.progress)}}),
             false);
   }
   const auto now = deps_.clock->now();
@@ -240,8 +249,8 @@ void Engine::Impl::on_result(int ui, StepResult r, std::optional<Clock::time_poi
 
 void Engine::Impl::on_reconciled(int ui, Reconciliation r) {
   Unit& u = units_[static_cast<std::size_t>(ui)];
-  if (std::exchange(u.rechecking, false) && (r.verdict == Reconciliation::Verdict::not_started ||
-                                              r.verdict == Reconciliation::Verdict::operator_needed)) {
+  if (std::exchange(u.rechecking, false) &&
+      (r.verdict == Reconciliation::Verdict::not_started || r.verdict == Reconciliation::Verdict::operator_needed)) {
     // Nothing happened, or still nobody can tell and the operator, told so, resumed: try again.
     u.phase = Unit::Phase::idle;
     return begin_attempt(ui);
@@ -272,11 +281,12 @@ void Engine::Impl::on_reconciled(int ui, Reconciliation r) {
 void Engine::Impl::ambiguous_unit(int ui, std::string reason) {
   Unit& u = units_[static_cast<std::size_t>(ui)];
   if (u.spec->idempotent && mode_ == Mode::forward) {
-    journal(std::string(prefix(u)) + ".failed", Value::map({{"step", Value::string(u.id)},
-                                                            {"attempt", Value::integer(u.attempt)},
-                                                            {"error", Value::string(reason)},
-                                                            {"retryable", Value::boolean(true)},
-                                                            {"final", Value::boolean(false)}}),
+    journal(std::string(prefix(u)) + ".failed",
+            Value::map({{"step", Value::string(u.id)},
+                        {"attempt", Value::integer(u.attempt)},
+                        {"error", Value::string(reason)},
+                        {"retryable", Value::boolean(true)},
+                        {"final", Value::boolean(false)}}),
             true);
     u.phase = Unit::Phase::idle;
     return begin_attempt(ui);
@@ -310,8 +320,10 @@ void Engine::Impl::timer_fired(int ui) {
           } catch (...) {
           }
         };
-        if (a->blocking()) deps_.executor->post(cancel);
-        else cancel();
+        if (a->blocking())
+          deps_.executor->post(cancel);
+        else
+          cancel();
       }
     }
     return fail_unit(ui, std::move(error), false, false);
@@ -326,17 +338,19 @@ void Engine::Impl::fail_unit(int ui, std::string error, bool retryable, bool all
   const bool more = allow_retry && retryable && u.attempt < u.spec->retry.attempts;
   const Duration delay = more ? backoff(u) : Duration{0};
   const bool retry = more && now + delay < u.deadline;
-  journal(std::string(prefix(u)) + ".failed", Value::map({{"step", Value::string(u.id)},
-                                                          {"attempt", Value::integer(u.attempt)},
-                                                          {"error", Value::string(error)},
-                                                          {"retryable", Value::boolean(retryable)},
-                                                          {"final", Value::boolean(!retry)},
-                                                          {"operator", Value::boolean(operator_check_)}}),
+  journal(std::string(prefix(u)) + ".failed",
+          Value::map({{"step", Value::string(u.id)},
+                      {"attempt", Value::integer(u.attempt)},
+                      {"error", Value::string(error)},
+                      {"retryable", Value::boolean(retryable)},
+                      {"final", Value::boolean(!retry)},
+                      {"operator", Value::boolean(operator_check_)}}),
           true);
   if (retry) {
-    journal(std::string(prefix(u)) + ".retry", Value::map({{"step", Value::string(u.id)},
-                                                           {"attempt", Value::integer(u.attempt + 1)},
-                                                           {"after_ms", Value::integer(ms(delay))}}),
+    journal(std::string(prefix(u)) + ".retry",
+            Value::map({{"step", Value::string(u.id)},
+                        {"attempt", Value::integer(u.attempt + 1)},
+                        {"after_ms", Value::integer(ms(delay))}}),
             false);
     u.phase = Unit::Phase::idle;
     ++u.generation;
@@ -354,10 +368,11 @@ void Engine::Impl::succeed_unit(int ui, std::map<std::string, std::string> outpu
   if (u.action == "manual.approve")
     if (auto by = outputs.find("approved-by"); by != outputs.end())
       journal("approval.granted", Value::map({{"step", Value::string(u.id)}, {"by", Value::string(by->second)}}), true);
-  journal(std::string(prefix(u)) + ".succeeded", Value::map({{"step", Value::string(u.id)},
-                                                             {"attempt", Value::integer(u.attempt)},
-                                                             {"outputs", outputs_value(outputs)}}),
-          true);
+  journal(
+      std::string(prefix(u)) + ".succeeded",
+      Value::map(
+          {{"step", Value::string(u.id)}, {"attempt", Value::integer(u.attempt)}, {"outputs", outputs_value(outputs)}}),
+      true);
   u.outcome = Unit::Outcome::succeeded;
   u.outputs = std::move(outputs);
   if (u.kind == Unit::Kind::forward) {

@@ -32,26 +32,26 @@ struct Unit {
   enum class Outcome { none, succeeded, failed, skipped, cancelled };
 
   Kind kind = Kind::forward;
-  int node = -1;                       // graph node (forward) or the forward step's node (undo)
-  const StepSpec* spec = nullptr;      // what runs: the step, or its explicit undo step
-  const StepSpec* forward = nullptr;   // the forward step (for undos: whose undo this is)
+  int node = -1;                      // graph node (forward) or the forward step's node (undo)
+  const StepSpec* spec = nullptr;     // what runs: the step, or its explicit undo step
+  const StepSpec* forward = nullptr;  // the forward step (for undos: whose undo this is)
   std::string action;
-  std::string id;                      // the forward step's id
+  std::string id;  // the forward step's id
   Phase phase = Phase::idle;
   Outcome outcome = Outcome::none;
   int attempt = 0;
-  std::uint64_t generation = 0;        // bumps on every call, so stale completions are ignored
-  bool intent_journaled = false;       // for this attempt
-  bool failed_before_resume = false;   // failed for good in an earlier process (a paused run)
+  std::uint64_t generation = 0;       // bumps on every call, so stale completions are ignored
+  bool intent_journaled = false;      // for this attempt
+  bool failed_before_resume = false;  // failed for good in an earlier process (a paused run)
   // It stopped the run because nobody could tell whether its request arrived (a lost answer). On
   // resume the action reconciles that attempt first (a job it started is adopted, not sent
   // again); only if it still cannot tell does the operator's resume mean "try again".
   bool recheck = false;
-  bool rechecking = false;             // that reconcile is in flight
-  bool accepted_journaled = false;     // for this attempt
+  bool rechecking = false;          // that reconcile is in flight
+  bool accepted_journaled = false;  // for this attempt
   Value handle;
-  Value captured;                      // forward: what capture() returned (journaled in the intent)
-  Clock::wall_time intent_wall{};      // this attempt's intent (StepCall::intent_wall)
+  Value captured;                  // forward: what capture() returned (journaled in the intent)
+  Clock::wall_time intent_wall{};  // this attempt's intent (StepCall::intent_wall)
   std::string last_progress;
   Clock::time_point started{}, deadline{};
   std::string started_wall, finished_wall;
@@ -174,7 +174,7 @@ class Engine::Impl {
   std::map<std::string, UndoReplay> undo_replay_;  // undos journaled but not finished
   std::set<std::string> undone_;                   // forward step ids whose undo finished
   bool rollback_begun_ = false;
-  std::string finished_status_;                    // run.finished status found in the journal
+  std::string finished_status_;  // run.finished status found in the journal
 
   // params.cpp
   std::optional<Value> resolve_params(const Unit& u, std::string& error);
@@ -187,19 +187,19 @@ class Engine::Impl {
   std::string runbook_dir_;
 
   std::vector<Unit> units_;
-  std::vector<int> unit_of_node_;       // forward unit per graph node (-1 for join nodes)
-  std::vector<int> pending_deps_;       // per node
+  std::vector<int> unit_of_node_;  // forward unit per graph node (-1 for join nodes)
+  std::vector<int> pending_deps_;  // per node
   std::vector<bool> node_done_;
   std::size_t nodes_done_ = 0;
   std::int64_t ready_seq_ = 0;  // fifo scheduling: order of becoming ready
   bool seeded_ = false;
-  std::vector<int> completion_order_;   // forward units, in the order they succeeded
+  std::vector<int> completion_order_;                        // forward units, in the order they succeeded
   std::priority_queue<std::pair<std::int64_t, int>> ready_;  // (remaining ms, -node)
   std::priority_queue<engine::Timer, std::vector<engine::Timer>, std::greater<>> timers_;
   std::shared_ptr<engine::CompletionQueue> completions_ = std::make_shared<engine::CompletionQueue>();
   std::map<std::string, std::map<std::string, std::string>> outputs_by_step_;  // step id -> outputs
-  int in_flight_ = 0;                   // forward units started and not finished (concurrency)
-  std::size_t in_flight_calls_ = 0;     // action calls dispatched and not yet completed
+  int in_flight_ = 0;                // forward units started and not finished (concurrency)
+  std::size_t in_flight_calls_ = 0;  // action calls dispatched and not yet completed
   struct DeferredCall {
     int unit;
     std::uint64_t generation;  // a call whose unit moved on meanwhile (timed out) is not sent
@@ -211,10 +211,10 @@ class Engine::Impl {
   enum class Mode { forward, stopping, rolling_back, done };
   Mode mode_ = Mode::forward;
   std::string stop_reason_;
-  bool run_failed_ = false;        // a step failed for good (not continue-on-error)
-  bool operator_needed_ = false;   // reconcile could not tell, or an undo failed
-  bool operator_check_ = false;    // the failure being journaled is "nobody can tell", not a plain one
-  std::vector<int> undo_queue_;    // units, in the order to run
+  bool run_failed_ = false;       // a step failed for good (not continue-on-error)
+  bool operator_needed_ = false;  // reconcile could not tell, or an undo failed
+  bool operator_check_ = false;   // the failure being journaled is "nobody can tell", not a plain one
+  std::vector<int> undo_queue_;   // units, in the order to run
   std::size_t undo_next_ = 0;
   int undo_running_ = -1;
   bool rollback_failed_ = false;

@@ -27,8 +27,9 @@ struct Resolver {
       case Reference::Kind::file: {
         auto v = secrets ? secrets->resolve(ref, runbook_dir) : std::nullopt;
         if (!v && error.empty())
-          error = ref.kind == Reference::Kind::env ? "environment variable " + ref.name + " is not set (" + ref.text() + ")"
-                                                   : "cannot read " + ref.name + " (" + ref.text() + ")";
+          error = ref.kind == Reference::Kind::env
+                      ? "environment variable " + ref.name + " is not set (" + ref.text() + ")"
+                      : "cannot read " + ref.name + " (" + ref.text() + ")";
         return v;
       }
       case Reference::Kind::step_output: {
@@ -47,7 +48,8 @@ struct Resolver {
 
 std::optional<Value> Engine::Impl::resolve_params(const Unit& u, std::string& error) {
   Resolver r{rb_, opt_.inputs, outputs_by_step_, deps_.secrets, runbook_dir_, graph_.operation(), {}};
-  Value out = resolve_references(u.spec->with, [&](const Reference& ref) { return r.lookup(ref); }, r.error);
+  Value out = resolve_references(
+      u.spec->with, [&](const Reference& ref) { return r.lookup(ref); }, r.error);
   if (!r.error.empty()) {
     error = r.error;
     return std::nullopt;

@@ -147,10 +147,11 @@ RunReport Engine::Impl::rollback() {
   replay_journal();
   if (!finished_status_.empty() && finished_status_ != "succeeded")
     return finish(RunStatus::rolled_back, "run " + opt_.run_id + " already finished (" + finished_status_ + ")");
-  journal("run.resumed", Value::map({{"user", Value::string(opt_.user)},
-                                     {"host", Value::string(opt_.host)},
-                                     {"for", Value::string("rollback")}}),
-          true);
+  journal(
+      "run.resumed",
+      Value::map(
+          {{"user", Value::string(opt_.user)}, {"host", Value::string(opt_.host)}, {"for", Value::string("rollback")}}),
+      true);
   mode_ = Mode::stopping;
   opt_.on_failure = OnFailure::rollback;
   stop_reason_ = rollback_begun_ ? "continuing the rollback" : "rollback requested by the operator";

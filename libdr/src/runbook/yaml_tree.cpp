@@ -213,8 +213,8 @@ class Builder : public YAML::EventHandler {
   void add_expanded(Node* parent, const Node* child) {
     parent->expanded = static_cast<std::uint32_t>(
         std::min<std::size_t>(std::size_t{parent->expanded} + child->expanded, kMaxExpandedNodes + 1));
-    parent->depth = static_cast<std::uint32_t>(
-        std::max<std::size_t>(parent->depth, std::min<std::size_t>(std::size_t{child->depth} + 1, kMaxExpandedDepth + 1)));
+    parent->depth = static_cast<std::uint32_t>(std::max<std::size_t>(
+        parent->depth, std::min<std::size_t>(std::size_t{child->depth} + 1, kMaxExpandedDepth + 1)));
   }
   // Whether a map already has this key: its earlier keys are every other child of the frame.
   bool seen_key(Frame& f, const Node* key) {

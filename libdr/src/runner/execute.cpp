@@ -152,9 +152,12 @@ RunResult continue_run(const std::string& state_dir_in, const std::string& run_i
   // other way round. Continue a run against what it ran against.
   if (started->simulated != ctx.simulated) {
     result.exit_code = exit_code::usage;
-    result.error = started->simulated
-                       ? "run " + run_id + " ran against the simulator; continue it with --simulator URL (the `edgedr sim serve` it used) or --simulate (a fresh simulated world: operations in flight are unknown there)"
-                       : "run " + run_id + " ran against the real services; continue it without --simulate or --simulator";
+    result.error =
+        started->simulated
+            ? "run " + run_id +
+                  " ran against the simulator; continue it with --simulator URL (the `edgedr sim serve` it used) or "
+                  "--simulate (a fresh simulated world: operations in flight are unknown there)"
+            : "run " + run_id + " ran against the real services; continue it without --simulate or --simulator";
     return result;
   }
   RunRequest request;
@@ -172,13 +175,13 @@ RunResult continue_run(const std::string& state_dir_in, const std::string& run_i
   if (prepared.runbook->content_hash != started->content_hash) {
     result.exit_code = 78;
     result.error = "the runbook " + started->file + " changed since run " + run_id + " started (content hash " +
-                   prepared.runbook->content_hash.substr(0, 12) + ", the run has " + started->content_hash.substr(0, 12) +
-                   "); resume and rollback need the runbook the run started with";
+                   prepared.runbook->content_hash.substr(0, 12) + ", the run has " +
+                   started->content_hash.substr(0, 12) + "); resume and rollback need the runbook the run started with";
     return result;
   }
   if (!set_up(*prepared.runbook, started->operation, ctx, result)) return result;
-  auto lock =
-      take_lock(state_dir, prepared.runbook->name, me(ctx, run_id), lock_timeout, ctx, "the run was not continued", result);
+  auto lock = take_lock(state_dir, prepared.runbook->name, me(ctx, run_id), lock_timeout, ctx,
+                        "the run was not continued", result);
   if (!lock) return result;
   if (ctx.on_run) ctx.on_run(run_id, store->run_dir(run_id));
   EngineOptions opt;

@@ -45,7 +45,6 @@ std::string State::guid() {
   return g;
 }
 
-
 std::vector<std::string> split_path(const std::string& path) {
   std::vector<std::string> out;
   std::string cur;
