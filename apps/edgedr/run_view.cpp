@@ -168,7 +168,12 @@ void RunView::on_event(const dr::JournalEvent& e) {
     // The open question already says so.
     if (!(question_ && step == question_step_)) print_line(t + " WAIT  " + step + ": waiting for approval", "\033[33m");
   } else if (e.type == "rollback.started") {
-    print_line(t + " rolling back: " + field(e, "reason"), "\033[33m");
+    if (field(e, "drill_passed") == "true")
+      print_line(t + " cleaning up: every drill step passed; undoing them all");
+    else if (field(e, "cleanup") == "true")
+      print_line(t + " cleaning up after a failed drill: " + field(e, "reason"), "\033[33m");
+    else
+      print_line(t + " rolling back: " + field(e, "reason"), "\033[33m");
   } else if (e.type == "run.paused") {
     print_line(t + " paused: " + field(e, "reason"), "\033[33m");
   } else if (e.type == "run.interrupted") {
@@ -226,7 +231,8 @@ void RunView::redraw_loop() {
   }
 }
 
-void print_run_summary(const dr::RunReport& r, const std::string& format, bool color) {
+void print_run_summary(const dr::RunReport& r, const std::string& format, bool color, const nlohmann::json* extra,
+                       std::optional<int> exit_code) {
   if (format == "json") {
     nlohmann::json steps = nlohmann::json::array();
     for (const auto& s : r.steps) {
@@ -239,12 +245,14 @@ void print_run_summary(const dr::RunReport& r, const std::string& format, bool c
                        {"runbook", r.runbook},
                        {"operation", dr::operation_name(r.operation)},
                        {"status", dr::run_status_name(r.status)},
-                       {"exit_code", r.exit_code()},
+                       {"exit_code", exit_code.value_or(r.exit_code())},
                        {"message", r.message},
                        {"started", r.started},
                        {"finished", r.finished},
                        {"seconds", r.seconds},
                        {"steps", steps}};
+    if (extra)
+      for (const auto& [k, v] : extra->items()) doc[k] = v;
     std::cout << doc.dump(2) << "\n";
     return;
   }

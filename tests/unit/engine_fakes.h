@@ -75,6 +75,7 @@ struct Script {
   bool fail_forever = false;       // every submit fails
   bool retryable = true;
   int pending_polls = 0;           // polls answering pending before success
+  int undo_pending_polls = 0;      // the same for the step's undo
   Duration poll_after{std::chrono::seconds(1)};
   bool never_finishes = false;     // pending forever
   Duration busy{0};                // FakeClock time a submit takes (advanced by the action)
@@ -113,6 +114,8 @@ class ScriptedAction final : public Action {
     if (call.is_undo) {
       undo_captured[call.step->id] = call.captured.to_text();
       if (script(call).undo_fails) return StepResult::fail("undo broke", false);
+      if (script(call).undo_pending_polls > 0)  // like a cleanup job
+        return StepResult::wait(Value::map({{"job", Value::string(key)}}), script(call).poll_after, "working");
       return StepResult::ok();
     }
     ++in_flight;
@@ -135,6 +138,10 @@ class ScriptedAction final : public Action {
     ++polls[key];
     polled_handles[key] = handle.to_text();
     const Script& s = script(call);
+    if (call.is_undo) {
+      if (polls[key] < s.undo_pending_polls) return StepResult::wait(handle, s.poll_after, "working");
+      return StepResult::ok();
+    }
     if (s.never_finishes || polls[key] < s.pending_polls) return StepResult::wait(handle, s.poll_after, "working");
     --in_flight;
     return StepResult::ok({{"done", key}});

@@ -496,3 +496,74 @@ TEST_CASE("a storage error at the group fsync sends none of the waiting side eff
   CHECK(r.status == RunStatus::storage_failed);
   CHECK(h.action.submits.empty());
 }
+
+// Drills (runbook-format.md §10): the cleanup is a rollback that always runs.
+namespace {
+Harness drill_harness(const std::string& head = "") {
+  return Harness(make_runbook("  a:\n    drill:\n" + tm_step("a1") + tm_step("a2") + tm_step("a3"),
+                              "objectives: { rto: 15m, rpo: 5m }\n" + head),
+                 Operation::drill);
+}
+}  // namespace
+
+TEST_CASE("a drill that passes undoes every step in reverse order and succeeds") {
+  Harness h = drill_harness();
+  auto r = h.run();
+  CHECK(r.status == RunStatus::succeeded);
+  CHECK(r.exit_code() == 0);
+  const std::vector<std::string> undos(h.action.log.end() - 3, h.action.log.end());
+  CHECK(undos == std::vector<std::string>{"submit undo:a/drill/a3", "submit undo:a/drill/a2", "submit undo:a/drill/a1"});
+  for (const char* id : {"a/drill/a1", "a/drill/a2", "a/drill/a3"}) CHECK(h.step(r, id).status == "undone");
+  const auto& ev = h.journal->events();
+  const auto started = std::find_if(ev.begin(), ev.end(), [](const JournalEvent& e) { return e.type == "rollback.started"; });
+  REQUIRE(started != ev.end());
+  CHECK(started->fields.find("cleanup")->as_bool());
+  CHECK(started->fields.find("drill_passed")->as_bool());
+  CHECK(h.journal->types().back() == "run.finished");
+  CHECK(ev.back().fields.find("status")->as_string() == "succeeded");
+  // The objectives the drill is scored against are journaled with the run.
+  CHECK(ev.front().fields.find("objectives")->to_text() == "{rto_seconds: 900, rpo_seconds: 300}");
+}
+
+TEST_CASE("a failed drill cleans up even when the runbook says on-failure: pause") {
+  Harness h = drill_harness("on-failure: pause\n");
+  h.action.scripts["a/drill/a3"].fail_forever = true;
+  auto r = h.run();
+  CHECK(r.status == RunStatus::rolled_back);
+  CHECK(r.exit_code() == 1);
+  CHECK(h.action.submits["undo:a/drill/a1"] == 1);
+  CHECK(h.action.submits["undo:a/drill/a2"] == 1);
+  CHECK(h.step(r, "a/drill/a3").status == "failed");
+  const auto& ev = h.journal->events();
+  const auto started = std::find_if(ev.begin(), ev.end(), [](const JournalEvent& e) { return e.type == "rollback.started"; });
+  REQUIRE(started != ev.end());
+  CHECK(started->fields.find("cleanup")->as_bool());
+  CHECK_FALSE(started->fields.find("drill_passed")->as_bool());
+}
+
+TEST_CASE("a drill stopped at once in the middle of its cleanup finishes the cleanup on resume, each undo once") {
+  Harness h = drill_harness();
+  h.action.scripts["a/drill/a2"].undo_pending_polls = 3;
+  struct Interrupter : EngineObserver {
+    Engine* e = nullptr;
+    void on_event(const JournalEvent& ev) override {
+      if (ev.type == "undo.accepted") e->interrupt(), e->interrupt();
+    }
+  } obs;
+  auto deps = h.deps();
+  deps.observer = &obs;
+  {
+    Engine e(h.rb, *h.graph, *h.journal, deps, h.opt);
+    obs.e = &e;
+    auto r = e.run();
+    CHECK(r.status == RunStatus::interrupted);
+  }
+  CHECK(h.action.submits.count("undo:a/drill/a1") == 0);
+  Engine again(h.rb, *h.graph, *h.journal, h.deps(), h.opt);
+  auto r = again.resume();
+  CHECK(r.status == RunStatus::succeeded);
+  CHECK(h.action.submits["undo:a/drill/a3"] == 1);
+  CHECK(h.action.submits["undo:a/drill/a2"] == 1);  // polled on resume, not sent again
+  CHECK(h.action.submits["undo:a/drill/a1"] == 1);
+  CHECK(h.journal->events().back().fields.find("status")->as_string() == "succeeded");
+}

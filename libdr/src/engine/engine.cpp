@@ -48,6 +48,9 @@ Engine::Impl::Impl(const Runbook& rb, const StepGraph& graph, RunJournal& journa
   rng_.seed(opt_.jitter_seed ? opt_.jitter_seed : std::random_device{}());
   if (opt_.concurrency < 1) opt_.concurrency = 1;
   if (opt_.run_ref.empty()) opt_.run_ref = opt_.run_id;
+  // Drills always clean up (runbook-format.md §10): a failed drill is undone like any run, and a
+  // paused one would leave test failovers standing for nobody.
+  if (drill()) opt_.on_failure = OnFailure::rollback;
   init_graph_state();
 }
 
@@ -111,6 +114,11 @@ RunReport Engine::Impl::run() {
   std::vector<Value> only_list, skip_list;
   for (const auto& s : opt_.filter.only) only_list.push_back(Value::string(s));
   for (const auto& s : opt_.filter.skip) skip_list.push_back(Value::string(s));
+  // The objectives the run is scored against, as they were when it ran (reports read them here).
+  std::vector<Value::Entry> objectives;
+  auto seconds = [](Duration d) { return Value::integer(std::chrono::duration_cast<std::chrono::seconds>(d).count()); };
+  if (rb_.objectives.rto) objectives.emplace_back("rto_seconds", seconds(*rb_.objectives.rto));
+  if (rb_.objectives.rpo) objectives.emplace_back("rpo_seconds", seconds(*rb_.objectives.rpo));
   try {
     journal("run.started",
             Value::map({{"run_id", Value::string(opt_.run_id)},
@@ -120,6 +128,7 @@ RunReport Engine::Impl::run() {
                         {"content_hash", Value::string(rb_.content_hash)},
                         {"operation", Value::string(operation_name(graph_.operation()))},
                         {"inputs", Value::map(std::move(inputs))},
+                        {"objectives", Value::map(std::move(objectives))},
                         {"options", Value::map({{"concurrency", Value::integer(opt_.concurrency)},
                                                 {"on_failure", Value::string(on_failure_name(opt_.on_failure))},
                                                 {"only", Value::list(std::move(only_list))},
@@ -154,11 +163,16 @@ RunReport Engine::Impl::drive() {
       if (step_once()) continue;
       // Nothing more to do right now: is the run over?
       if (mode_ == Mode::forward && !forward_work_left()) {
+        if (drill()) {
+          drill_passed_ = true;
+          begin_rollback("drill cleanup");
+          continue;
+        }
         journal("run.finished", Value::map({{"status", Value::string("succeeded")}, {"seconds", elapsed()}}), true);
         return finish(RunStatus::succeeded, "");
       }
       if (mode_ == Mode::stopping && in_flight_ == 0) {
-        if (operator_needed_ || opt_.on_failure == OnFailure::pause) {
+        if (!drill() && (operator_needed_ || opt_.on_failure == OnFailure::pause)) {
           journal("run.paused", Value::map({{"reason", Value::string(stop_reason_)}}), true);
           return finish(RunStatus::paused, stop_reason_ + "; continue with `edgedr resume " + opt_.run_ref +
                                                "` or undo with `edgedr rollback " + opt_.run_ref + "`");
@@ -175,8 +189,19 @@ RunReport Engine::Impl::drive() {
         }
         if (undo_next_ >= undo_queue_.size()) {
           journal("rollback.finished", Value::map({{"status", Value::string("complete")}}), true);
+          if (drill_passed_) {
+            journal("run.finished", Value::map({{"status", Value::string("succeeded")}, {"seconds", elapsed()}}), true);
+            return finish(RunStatus::succeeded, "drill passed; cleaned up: " + rollback_summary());
+          }
+          if (drill() && operator_needed_) {
+            // Everything known was cleaned up; a step whose effect nobody can tell is left to a person.
+            journal("run.paused", Value::map({{"reason", Value::string(stop_reason_)}}), true);
+            return finish(RunStatus::paused, stop_reason_ + "; the rest was cleaned up (" + rollback_summary() +
+                                                 "); check that step by hand, then `edgedr rollback " + opt_.run_ref +
+                                                 "`");
+          }
           journal("run.finished", Value::map({{"status", Value::string("rolled-back")}, {"seconds", elapsed()}}), true);
-          return finish(RunStatus::rolled_back, stop_reason_ + "; " + rollback_summary());
+          return finish(RunStatus::rolled_back, stop_reason_ + (drill() ? "; cleaned up: " : "; ") + rollback_summary());
         }
         start_next_undo();
         continue;

@@ -158,6 +158,9 @@ class Engine::Impl {
 
   // rollback.cpp
   void begin_rollback(std::string reason);
+  // A drill's rollback is its cleanup: it runs after success too, whatever on-failure says.
+  bool drill() const { return graph_.operation() == Operation::drill; }
+  bool drill_passed_ = false;  // every drill step succeeded; the cleanup that follows is routine
   void start_next_undo();
   void undo_finished(int u);
   std::string rollback_summary() const;

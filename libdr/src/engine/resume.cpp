@@ -40,6 +40,7 @@ void Engine::Impl::replay_journal() {
       finished_status_ = text(f, "status");
     } else if (t == "rollback.started") {
       rollback_begun_ = true;
+      drill_passed_ = boolean(f, "drill_passed");
     } else if (t.rfind("step.", 0) == 0) {
       Unit* u = unit(f);
       if (!u) continue;  // a step filtered out of this graph
@@ -137,7 +138,7 @@ RunReport Engine::Impl::resume() {
   if (rollback_begun_) {
     mode_ = Mode::stopping;  // let anything caught in flight finish, then continue the rollback
     opt_.on_failure = OnFailure::rollback;
-    stop_reason_ = "continuing an interrupted rollback";
+    stop_reason_ = drill_passed_ ? "drill cleanup" : "continuing an interrupted rollback";
   }
   return drive();
 }

@@ -9,8 +9,16 @@ namespace dr {
 void Engine::Impl::begin_rollback(std::string reason) {
   mode_ = Mode::rolling_back;
   stop_reason_ = reason;
-  if (!rollback_begun_)
-    journal("rollback.started", Value::map({{"reason", Value::string(reason)}}), true);
+  if (!rollback_begun_) {
+    if (drill())
+      journal("rollback.started",
+              Value::map({{"reason", Value::string(reason)},
+                          {"cleanup", Value::boolean(true)},
+                          {"drill_passed", Value::boolean(drill_passed_)}}),
+              true);
+    else
+      journal("rollback.started", Value::map({{"reason", Value::string(reason)}}), true);
+  }
   rollback_begun_ = true;
   undo_queue_.clear();
   undo_next_ = 0;
