@@ -90,8 +90,12 @@ class BackupAction final : public Action {
                                {"recovery-point-id", Value::string(point.id)},
                                {"recovery-point-time", Value::string(point.time_text)},
                                {"poll-seconds", Value::integer(every)}});
-    return StepResult::wait(handle, poll_delay(call, std::chrono::seconds(every)),
-                            "Backup accepted the request; waiting for its job");
+    std::string accepted = "Backup accepted the request; waiting for its job";
+    if (kind_ != Kind::backup_now)
+      accepted = "restoring " + item.name + " from recovery point " + point.id + " taken " + point.time_text + " (" +
+                 age_text(requested_at(call) - point.time) +
+                 " old); waiting for the job";
+    return StepResult::wait(handle, poll_delay(call, std::chrono::seconds(every)), accepted);
   }
 
   StepResult poll(const StepCall& call, const Value& handle) override {
@@ -260,6 +264,15 @@ class BackupAction final : public Action {
     return json{{"properties", props}};
   }
 
+  template <class D>
+  static std::string age_text(D age) {
+    return format_duration(std::chrono::floor<std::chrono::seconds>(std::max(std::chrono::duration_cast<Duration>(age), Duration(0))));
+  }
+  // When the step asked for the restore: its journaled intent, else now.
+  static Clock::wall_time requested_at(const StepCall& call) {
+    if (call.intent_wall != Clock::wall_time{}) return call.intent_wall;
+    return call.clock ? call.clock->wall() : std::chrono::system_clock::now();
+  }
   static bool is_time(const std::string& s) { return s.size() >= 20 && s[4] == '-' && service_time(s).has_value(); }
 
   tl::expected<json, std::string> restore_body(const StepCall& call, const Resolved& r, const Item& item,
@@ -329,6 +342,11 @@ class BackupAction final : public Action {
       std::map<std::string, std::string> outputs{{"job-id", job},
                                                  {"recovery-point-id", handle_text(handle, "recovery-point-id")},
                                                  {"recovery-point-time", handle_text(handle, "recovery-point-time")}};
+      // The drill's RPO (runbook-format.md §10): how old the data was that the restore brought back,
+      // at the time it was asked for.
+      if (kind_ != Kind::backup_now)
+        if (const auto taken = service_time(handle_text(handle, "recovery-point-time")))
+          outputs["rpo"] = age_text(requested_at(call) - *taken);
       if (kind_ == Kind::backup_now) {
         const Item item = item_of(call, r);
         auto all = points(call, r, item);
