@@ -59,7 +59,8 @@ int run_operation(const RunOptions& opt, const Context& ctx) {
     std::cerr << "dry run: nothing was sent\n";
     return dr::exit_code::ok;
   }
-  const bool destructive = opt.operation != dr::Operation::backup;
+  // A drill is made to run unattended (CI) and cleans up after itself; backup only adds.
+  const bool destructive = opt.operation != dr::Operation::backup && opt.operation != dr::Operation::drill;
   if (destructive) {
     const int stop =
         confirm("This runs " + std::string(dr::operation_name(opt.operation)) + " of '" + prepared.runbook->name +
@@ -97,6 +98,8 @@ void add_run_commands(CLI::App& app, Context& ctx, CommandRunner& run) {
   add_operation(app, ctx, run, dr::Operation::failback, "Run the failback steps");
   add_operation(app, ctx, run, dr::Operation::backup, "Run the backup steps");
   add_operation(app, ctx, run, dr::Operation::restore, "Run the restore steps");
+  add_operation(app, ctx, run, dr::Operation::drill,
+                "Run the drill steps, then always undo them all; score RTO and RPO against the objectives");
 }
 
 }  // namespace edgedr

@@ -4,6 +4,7 @@
 
 #include <iostream>
 
+#include "ci_output.h"
 #include "dr/agent_actions.h"
 #include "dr/http.h"
 #include "dr/local_actions.h"
@@ -65,7 +66,8 @@ std::optional<std::string> RunSession::set_up(const dr::Runbook& rb, dr::Operati
   return dr::azure::set_up_azure(rb, setup, *azure_);
 }
 
-int RunSession::run(const std::function<dr::RunResult(const dr::RunContext&)>& start) {
+int RunSession::run(const std::function<dr::RunResult(const dr::RunContext&)>& start,
+                    const std::function<RunEpilogue(const dr::RunResult&)>& epilogue) {
   dr::RunContext rc;
   rc.clock = clock_.get();
   rc.simulated = flags_.simulating();
@@ -89,10 +91,19 @@ int RunSession::run(const std::function<dr::RunResult(const dr::RunContext&)>& s
     std::cerr << "edgedr: " << result.error << "\n";
     return result.exit_code;
   }
+  RunEpilogue extra;
+  if (epilogue) extra = epilogue(result);
+  const int exit_code = extra.exit_code.value_or(result.exit_code);
   const std::string format = flags_.output == "yaml" ? "json" : flags_.output;  // JSON is valid YAML 1.2
   print_run_summary(*result.report, format == "json" ? "text" : format, ctx_.terminal().color);
-  if (format == "json") print_run_summary(*result.report, "json", false);
-  return result.exit_code;
+  if (format != "none" && !ctx_.global.quiet)
+    for (const auto& line : extra.lines) std::cerr << "  " << line << "\n";
+  // Workflow commands go to stdout, where CI systems read them, unless stdout is a JSON document.
+  emit_ci_output(
+      CiEnvironment::detect(), *result.report, format == "json" ? std::cerr : std::cout,
+      [](const std::string& w) { std::cerr << "edgedr: warning: " << w << "\n"; }, extra.ci_errors, extra.lines);
+  if (format == "json") print_run_summary(*result.report, "json", false, &extra.json, exit_code);
+  return exit_code;
 }
 
 }  // namespace edgedr

@@ -4,6 +4,9 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
+
+#include <nlohmann/json.hpp>
 
 #include "cli.h"
 #include "dr/azure_actions.h"
@@ -14,12 +17,24 @@
 
 namespace edgedr {
 
+// What a command adds to the end of a run (the drill's score): lines under the summary, failures
+// for the CI annotations, fields for the `-o json` document, and a different exit code.
+struct RunEpilogue {
+  std::vector<std::string> lines;
+  std::vector<std::string> ci_errors;
+  nlohmann::json json = nlohmann::json::object();
+  std::optional<int> exit_code;
+};
+
 class RunSession {
  public:
   RunSession(const Context& ctx, const RunFlags& flags, std::size_t total_steps);
   ~RunSession();
   // Runs `start` (execute_run or continue_run) and renders the outcome; returns the exit code.
-  int run(const std::function<dr::RunResult(const dr::RunContext&)>& start);
+  // `epilogue`, when given, is called with a run that has a report.
+  int run(const std::function<dr::RunResult(const dr::RunContext&)>& start,
+          const std::function<RunEpilogue(const dr::RunResult&)>& epilogue = {});
+  dr::Clock& clock() { return *clock_; }
 
  private:
   const Context& ctx_;

@@ -7,6 +7,10 @@
 // a question at the terminal (an approval) freezes the view until it is answered or moot.
 #pragma once
 
+#include <optional>
+
+#include <nlohmann/json.hpp>
+
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -71,6 +75,8 @@ class RunView final : public dr::EngineObserver {
 };
 
 // The summary at the end of a run: text on stderr, or one JSON document on stdout.
-void print_run_summary(const dr::RunReport& report, const std::string& format, bool color);
+// `extra`: more fields for the JSON document; `exit_code`: when the command's differs from the run's.
+void print_run_summary(const dr::RunReport& report, const std::string& format, bool color,
+                       const nlohmann::json* extra = nullptr, std::optional<int> exit_code = std::nullopt);
 
 }  // namespace edgedr
