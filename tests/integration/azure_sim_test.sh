@@ -7,6 +7,7 @@
 # its state and request log across edgedr processes, so the tests can count what arrived.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/runlib.sh"
+source "$(dirname "$0")/simlib.sh"
 
 SCALE=0.01 # a simulated minute in 0.6 s
 export E2E_SUB=0b1c2d3e-0000-4000-8000-00000000e2e0
@@ -49,38 +50,6 @@ services:
                 restore: { targetResourceGroupId: /subscriptions/x/resourceGroups/rg-restore } }
 YAML
 
-# sim_start NAME [WORLD-YAML]: starts `edgedr sim serve` for rb.yaml (plus the world text); sets
-# SIM (base URL) and SIM_PID.
-sim_start() {
-  local name=$1 args=(sim serve --runbook "$TMP/rb.yaml" --time-scale "$SCALE")
-  if [ $# -ge 2 ]; then
-    printf '%s\n' "$2" >"$TMP/$name-world.yaml"
-    args+=(--world "$TMP/$name-world.yaml")
-  fi
-  bg "sim-$name" "$EDGEDR" "${args[@]}"
-  SIM_PID=$BG
-  SIM=""
-  local i
-  for i in $(seq 1 200); do
-    SIM=$(head -1 "$TMP/sim-$name.out" 2>/dev/null || true)
-    [ -n "$SIM" ] && break
-    sleep 0.05
-  done
-  [ -n "$SIM" ] || { echo "sim serve did not start: $(cat "$TMP/sim-$name.err")" >&2; exit 1; }
-}
-sim_stop() { kill -TERM "$SIM_PID" 2>/dev/null || true; wait "$SIM_PID" 2>/dev/null || true; }
-
-# count_ops OPERATION [STATUS]: requests the simulator logged for OPERATION (with STATUS).
-count_ops() {
-  curl -s -m 10 "$SIM/_sim/requests" >"$TMP/log.json"
-  "$PY" - "$TMP/log.json" "$1" "${2:-}" <<'PY'
-import json, sys
-log = json.load(open(sys.argv[1]))
-want = sys.argv[3]
-print(sum(1 for r in log if r["operation"] == sys.argv[2] and (not want or str(r["status"]) == want)))
-PY
-}
-
 # endpoint FIELD NAME: a property of endpoint NAME (priority, endpointStatus) in the simulator's world.
 endpoint() {
   curl -s -m 10 "$SIM/_sim/world" >"$TMP/world.json"
@@ -116,7 +85,7 @@ expect_contains "$out" "PATCH https://management.azure.com/subscriptions/$E2E_SU
 for rb in "$SRC"/runbooks/examples/*.yaml; do
   extra=()
   case "$rb" in *lab-plant.yaml) extra=(--input "lab-dir=$TMP/no-lab") ;; esac
-  for op in failover failback backup restore; do
+  for op in failover failback backup restore drill; do
     expect_code 0 "$(basename "$rb") $op --simulate" "$EDGEDR" "$op" "$rb" --yes --simulate --time-scale 0.005 \
       --approve traffic/failover/approve-switch --state-dir "$TMP/examples" "${extra[@]}"
   done
