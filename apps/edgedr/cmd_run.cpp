@@ -20,6 +20,30 @@ struct RunOptions {
   RunFlags flags;
 };
 
+// Which recovery points a run created or restored from, and how old they were: what an operator
+// checks first after a backup or a restore.
+RunEpilogue recovery_point_lines(const dr::RunReport& report) {
+  RunEpilogue e;
+  for (const auto& s : report.steps) {
+    if (s.status != "succeeded" && s.status != "undone") continue;
+    auto get = [&](const char* k) {
+      auto it = s.outputs.find(k);
+      return it == s.outputs.end() ? std::string() : it->second;
+    };
+    const std::string id = get("recovery-point-id"), time = get("recovery-point-time");
+    if (id.empty()) continue;
+    if (s.action == "backup.restore")
+      e.lines.push_back(s.id + ": restored from recovery point " + id + " taken " + time +
+                        (get("rpo").empty() ? std::string() : " (" + get("rpo") + " old when the restore began)"));
+    else if (s.action == "backup.backup-now")
+      e.lines.push_back(s.id + ": recovery point " + id + " taken " + time);
+    else if (s.action == "backup.check-recovery-point")
+      e.lines.push_back(s.id + ": newest recovery point " + id + " taken " + time +
+                        (get("age").empty() ? std::string() : " (" + get("age") + " old)"));
+  }
+  return e;
+}
+
 int run_operation(const RunOptions& opt, const Context& ctx) {
   dr::RunRequest req;
   req.runbook_file = opt.file;
@@ -69,7 +93,8 @@ int run_operation(const RunOptions& opt, const Context& ctx) {
     if (stop >= 0) return stop;
   }
   RunSession session(ctx, opt.flags, prepared.graph->step_count());
-  return session.run([&](const dr::RunContext& rc) { return dr::execute_run(req, prepared, rc); });
+  return session.run([&](const dr::RunContext& rc) { return dr::execute_run(req, prepared, rc); },
+                     [](const dr::RunResult& result) { return recovery_point_lines(*result.report); });
 }
 
 void add_operation(CLI::App& app, Context& ctx, CommandRunner& run, dr::Operation op, const std::string& help) {

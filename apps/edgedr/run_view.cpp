@@ -238,7 +238,8 @@ void print_run_summary(const dr::RunReport& r, const std::string& format, bool c
     for (const auto& s : r.steps) {
       nlohmann::json j{
           {"id", s.id},           {"action", s.action},   {"status", s.status},     {"attempts", s.attempts},
-          {"seconds", s.seconds}, {"started", s.started}, {"finished", s.finished}, {"error", s.error}};
+          {"seconds", s.seconds}, {"started", s.started}, {"finished", s.finished}, {"error", s.error},
+          {"outputs", s.outputs}};
       steps.push_back(std::move(j));
     }
     nlohmann::json doc{{"run_id", r.run_id},

@@ -77,6 +77,8 @@ expect_contains "$out" '"status": "succeeded"' "backup: succeeded in the JSON su
 expect_code 0 "--simulate restore succeeds" "$EDGEDR" restore "$TMP/rb.yaml" --yes --simulate --time-scale $SCALE --state-dir "$st"
 j=$(journal_of "$st")
 expect_contains "$(grep step.succeeded "$j")" '"recovery-point-id"' "restore journals which recovery point it used"
+expect_contains "$err" "app/restore/restore: restored from recovery point " "restore names the point it used"
+expect_contains "$err" "old when the restore began)" "restore says how old that point was"
 expect_code 0 "--dry-run prints the exact ARM calls" "$EDGEDR" failover "$TMP/rb.yaml" --dry-run
 expect_contains "$out" "PATCH https://management.azure.com/subscriptions/$E2E_SUB/resourceGroups/rg-e2e/providers/Microsoft.Network/trafficmanagerprofiles/tm-e2e/" "dry run: the endpoint PATCH URL"
 
