@@ -87,12 +87,16 @@ expect_contains "$out" "PATCH https://management.azure.com/subscriptions/$E2E_SU
 for rb in "$SRC"/runbooks/examples/*.yaml; do
   extra=()
   case "$rb" in *lab-plant.yaml) extra=(--input "lab-dir=$TMP/no-lab") ;; esac
-  for op in failover failback backup restore drill; do
+  ops=(failover failback backup restore drill)
+  case "$rb" in *lab-plant.yaml) ops=(failover failback drill) ;; esac # it has no backup or restore steps
+  for op in "${ops[@]}"; do
     expect_code 0 "$(basename "$rb") $op --simulate" "$EDGEDR" "$op" "$rb" --yes --simulate --time-scale 0.005 \
       --approve traffic/failover/approve-switch --state-dir "$TMP/examples" "${extra[@]}"
   done
 done
 expect_code 0 "the lab example's exec steps are simulated: no lab directory appears" test ! -e "$TMP/no-lab"
+expect_code 78 "an operation without steps is refused, not a success" "$EDGEDR" backup "$SRC/runbooks/examples/lab-plant.yaml" --simulate --state-dir "$TMP/examples"
+expect_contains "$err" "has no backup steps: nothing to run (it has steps for: failover, failback, drill)" "the refusal says which operations have steps"
 
 # The README's main job, as written there (after `scripts/setup &&`), with this build's binary.
 readme_job=$(grep -m1 '^scripts/setup && build/edgedr ' "$SRC/README.md" | sed 's|^scripts/setup && build/edgedr ||')

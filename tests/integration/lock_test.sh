@@ -17,6 +17,10 @@ inputs:
   mode: { default: long, allowed: [long, exec, short] }
 services:
   svc:
+    failback:
+      - name: back
+        action: wait
+        with: { duration: 1s }
     failover:
       - name: long
         action: wait

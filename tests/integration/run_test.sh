@@ -30,6 +30,10 @@ services:
         action: exec
         with: { command: [/bin/sh, -c, "echo planned >> $SIDE"] }
         when: { inputs.mode: planned }
+    failback:
+      - name: back
+        action: exec
+        with: { command: [/bin/sh, -c, "echo back >> $SIDE"] }
 EOF
 S=$TMP/s-basic
 : >"$SIDE"

@@ -15,6 +15,21 @@ Prepared prepare_run(const RunRequest& request, bool require_secrets) {
     if (input.required && !input.default_value && !request.inputs.count(name))
       p.diagnostics.error(input.pos, "input '" + name + "' is required: give it with --input " + name + "=VALUE");
   p.graph = build_graph(*loaded.runbook, request.operation, request.filter, p.diagnostics);
+  // Running nothing and reporting success would tell a CI pipeline that a drill passed.
+  if (p.graph && p.graph->step_count() == 0) {
+    std::string has;
+    for (Operation op : kOperations) {
+      bool any = false;
+      for (const Service& svc : loaded.runbook->services)
+        if (auto it = svc.operations.find(op); it != svc.operations.end() && !it->second.empty()) any = true;
+      if (any) has += std::string(has.empty() ? "" : ", ") + operation_name(op);
+    }
+    const bool filtered = !request.filter.only.empty() || !request.filter.skip.empty();
+    p.diagnostics.error(SourcePos{loaded.runbook->file, 0, 0},
+                        "runbook '" + loaded.runbook->name + "' has no " + operation_name(request.operation) +
+                            " steps" + (filtered ? " left after --only/--skip" : "") + ": nothing to run" +
+                            (has.empty() ? std::string() : " (it has steps for: " + has + ")"));
+  }
   p.diagnostics.sort_and_dedupe();
   p.runbook = std::move(loaded.runbook);
   return p;
