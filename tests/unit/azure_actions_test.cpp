@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "actions/azure_action_support.h"
 #include "dr/azure_actions.h"
 #include "dr/catalogue.h"
 #include "unit/test_support.h"
@@ -1248,4 +1249,19 @@ TEST_CASE("describe lists the Backup and Site Recovery requests without sending 
   CHECK(asr[1].find("/unplannedFailover?api-version=2026-05-01 {\"properties\"") != std::string::npos);
   CHECK(b.arm->sent.empty());
   CHECK(s.arm->sent.empty());
+}
+
+TEST_CASE("a refused credential and a missing resource are told apart for the exit code (77, 3)") {
+  auto cause = [](ArmError::Kind kind, int status) {
+    ArmError e;
+    e.kind = kind;
+    e.status = status;
+    e.message = "x";
+    return dr::actions::az::fail_from(e, "PATCH endpoint").cause;
+  };
+  CHECK(cause(ArmError::Kind::auth, 0) == StepResult::Cause::auth);
+  CHECK(cause(ArmError::Kind::http, 403) == StepResult::Cause::auth);
+  CHECK(cause(ArmError::Kind::http, 404) == StepResult::Cause::not_found);
+  CHECK(cause(ArmError::Kind::http, 409) == StepResult::Cause::other);
+  CHECK(cause(ArmError::Kind::transport, 0) == StepResult::Cause::other);
 }

@@ -73,6 +73,7 @@ class MemoryJournal final : public RunJournal {
 struct Script {
   int fail_attempts = 0;           // the first N submits fail (retryable)
   bool fail_forever = false;       // every submit fails
+  StepResult::Cause fail_cause = StepResult::Cause::other;  // why (exit codes 77 and 3)
   bool retryable = true;
   int pending_polls = 0;           // polls answering pending before success
   int undo_pending_polls = 0;      // the same for the step's undo
@@ -124,7 +125,9 @@ class ScriptedAction final : public Action {
     if (s.busy.count() && clock_) clock_->advance(s.busy);
     if (s.fail_forever || submits[key] <= s.fail_attempts) {
       --in_flight;
-      return StepResult::fail("scripted failure " + std::to_string(submits[key]), s.retryable);
+      StepResult r = StepResult::fail("scripted failure " + std::to_string(submits[key]), s.retryable);
+      r.cause = s.fail_cause;
+      return r;
     }
     if (s.never_finishes || s.pending_polls > 0)
       return StepResult::wait(Value::map({{"job", Value::string(key)}}), s.poll_after, "working");

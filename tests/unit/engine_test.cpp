@@ -567,3 +567,24 @@ TEST_CASE("a drill stopped at once in the middle of its cleanup finishes the cle
   CHECK(h.action.submits["undo:a/drill/a1"] == 1);
   CHECK(h.journal->events().back().fields.find("status")->as_string() == "succeeded");
 }
+
+TEST_CASE("a run rolled back because a credential was refused exits 77, because a resource is missing 3") {
+  for (auto [cause, code, word] : {std::tuple{StepResult::Cause::auth, 77, "auth"},
+                                   std::tuple{StepResult::Cause::not_found, 3, "not-found"},
+                                   std::tuple{StepResult::Cause::other, 1, ""}}) {
+    Harness h(make_runbook("  a:\n    failover:\n" + tm_step("a1") + tm_step("a2")));
+    h.action.scripts["a/failover/a2"].fail_forever = true;
+    h.action.scripts["a/failover/a2"].fail_cause = cause;
+    auto r = h.run();
+    CHECK(r.status == RunStatus::rolled_back);
+    CHECK(r.exit_code() == code);
+    const auto& failed = h.journal->events()[static_cast<std::size_t>(h.index_of("step.failed", "a/failover/a2"))];
+    if (*word) CHECK(failed.fields.find("cause")->as_string() == word);
+    else CHECK(failed.fields.find("cause") == nullptr);
+  }
+  // Paused or incomplete stays 4: an operator must act first, whatever the cause.
+  Harness h(make_runbook("  a:\n    failover:\n" + tm_step("a1"), "on-failure: pause\n"));
+  h.action.scripts["a/failover/a1"].fail_forever = true;
+  h.action.scripts["a/failover/a1"].fail_cause = StepResult::Cause::auth;
+  CHECK(h.run().exit_code() == 4);
+}

@@ -64,6 +64,10 @@ struct StepResult {
   // failed: the action cannot tell whether its work happened (a process started before a
   // restart). The engine runs an idempotent step again and otherwise stops for an operator.
   bool ambiguous = false;
+  // failed: why, when a caller should hear it in the exit code (cli.md): the credential was
+  // refused (77), or a resource the runbook names does not exist (3).
+  enum class Cause { other, auth, not_found };
+  Cause cause = Cause::other;
   Value handle;                                  // pending: journaled, polled later
   Duration poll_after{std::chrono::seconds(1)};  // pending: when to poll next (Retry-After)
   std::string progress;                          // pending: one line for the live view

@@ -92,7 +92,14 @@ struct RunReport {
   std::string started, finished;
   double seconds = 0;
   std::vector<StepReport> steps;  // in graph order
-  int exit_code() const { return exit_code_for(status); }
+  // Why the step that stopped the run failed, when the exit code says so: a run rolled back
+  // because a credential was refused exits 77, because a resource is missing 3 (cli.md).
+  StepResult::Cause cause = StepResult::Cause::other;
+  int exit_code() const {
+    if (status == RunStatus::rolled_back && cause == StepResult::Cause::auth) return 77;
+    if (status == RunStatus::rolled_back && cause == StepResult::Cause::not_found) return 3;
+    return exit_code_for(status);
+  }
 };
 
 struct EngineOptions {

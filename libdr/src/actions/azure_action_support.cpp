@@ -173,6 +173,10 @@ StepResult fail_from(const ArmError& e, const std::string& what) {
   if (e.kind == ArmError::Kind::auth) message += " (check the credential's role assignments on the resource)";
   StepResult r = StepResult::fail(std::move(message), retryable);
   r.ambiguous = e.ambiguous;
+  if (e.kind == ArmError::Kind::auth || (e.kind == ArmError::Kind::http && (e.status == 401 || e.status == 403)))
+    r.cause = StepResult::Cause::auth;
+  else if (e.kind == ArmError::Kind::http && e.status == 404)
+    r.cause = StepResult::Cause::not_found;
   return r;
 }
 

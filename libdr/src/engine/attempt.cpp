@@ -215,7 +215,7 @@ void Engine::Impl::on_result(int ui, StepResult r, std::optional<Clock::time_poi
     case StepResult::Status::succeeded: return succeed_unit(ui, std::move(r.outputs));
     case StepResult::Status::failed:
       if (r.ambiguous) return ambiguous_unit(ui, std::move(r.error));
-      return fail_unit(ui, std::move(r.error), r.retryable, true);
+      return fail_unit(ui, std::move(r.error), r.retryable, true, r.cause);
     case StepResult::Status::pending: break;
   }
   // Approvals are part of the audit trail in their own right, not only a step's output.
@@ -332,20 +332,21 @@ void Engine::Impl::timer_fired(int ui) {
   if (u.phase == Unit::Phase::idle && u.outcome == Unit::Outcome::none) return begin_attempt(ui);  // retry
 }
 
-void Engine::Impl::fail_unit(int ui, std::string error, bool retryable, bool allow_retry) {
+void Engine::Impl::fail_unit(int ui, std::string error, bool retryable, bool allow_retry, StepResult::Cause cause) {
   Unit& u = units_[static_cast<std::size_t>(ui)];
   const auto now = deps_.clock->now();
   const bool more = allow_retry && retryable && u.attempt < u.spec->retry.attempts;
   const Duration delay = more ? backoff(u) : Duration{0};
   const bool retry = more && now + delay < u.deadline;
-  journal(std::string(prefix(u)) + ".failed",
-          Value::map({{"step", Value::string(u.id)},
-                      {"attempt", Value::integer(u.attempt)},
-                      {"error", Value::string(error)},
-                      {"retryable", Value::boolean(retryable)},
-                      {"final", Value::boolean(!retry)},
-                      {"operator", Value::boolean(operator_check_)}}),
-          true);
+  std::vector<Value::Entry> fields{{"step", Value::string(u.id)},
+                                   {"attempt", Value::integer(u.attempt)},
+                                   {"error", Value::string(error)},
+                                   {"retryable", Value::boolean(retryable)},
+                                   {"final", Value::boolean(!retry)},
+                                   {"operator", Value::boolean(operator_check_)}};
+  if (cause != StepResult::Cause::other)
+    fields.emplace_back("cause", Value::string(cause == StepResult::Cause::auth ? "auth" : "not-found"));
+  journal(std::string(prefix(u)) + ".failed", Value::map(std::move(fields)), true);
   if (retry) {
     journal(std::string(prefix(u)) + ".retry",
             Value::map({{"step", Value::string(u.id)},
@@ -360,6 +361,7 @@ void Engine::Impl::fail_unit(int ui, std::string error, bool retryable, bool all
   u.outcome = Unit::Outcome::failed;
   u.error = std::move(error);
   u.retryable = retryable;
+  u.cause = cause;
   unit_done(ui);
 }
 
@@ -395,6 +397,7 @@ void Engine::Impl::unit_done(int ui) {
   run_failed_ = true;
   if (mode_ == Mode::forward) {
     mode_ = Mode::stopping;
+    stop_cause_ = u.cause;
     stop_reason_ = "step " + u.id + " failed: " + u.error;
   }
 }

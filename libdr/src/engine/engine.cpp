@@ -274,6 +274,7 @@ RunReport Engine::Impl::finish(RunStatus status, std::string message) {
   r.runbook = rb_.name;
   r.operation = graph_.operation();
   r.status = status;
+  r.cause = stop_cause_;
   r.message = std::move(message);
   r.started = run_start_wall_;
   r.finished = format_rfc3339(deps_.clock->wall());

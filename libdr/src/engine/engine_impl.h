@@ -58,6 +58,7 @@ struct Unit {
   Clock::time_point finished{};
   std::string error;
   bool retryable = true;
+  StepResult::Cause cause = StepResult::Cause::other;
   std::map<std::string, std::string> outputs;
 };
 
@@ -137,7 +138,9 @@ class Engine::Impl {
   void on_reconciled(int u, Reconciliation r);
   void poll(int u);
   void timer_fired(int u);
-  void fail_unit(int u, std::string error, bool retryable, bool allow_retry);
+  void fail_unit(int u, std::string error, bool retryable, bool allow_retry,
+                 StepResult::Cause cause = StepResult::Cause::other);
+  StepResult::Cause stop_cause_ = StepResult::Cause::other;  // of the step that stopped the run
   void ambiguous_unit(int u, std::string reason);
   void succeed_unit(int u, std::map<std::string, std::string> outputs);
   void unit_done(int u);
