@@ -550,7 +550,7 @@ def render_c(w, r):
     w("")
     w("`bench/gen_azure_runbook.py compare`: a recovery plan's unplanned failover then its commit (simulated "
       f"jobs of {gen.CMP_FAILOVER_S} s and {gen.CMP_COMMIT_S} s), in parallel with a Backup restore "
-      f"({gen.CMP_RESTORE_S} s job); then, depending on both, {gen.CMP_TM_ENDPOINTS} endpoint disables and "
+      f"({gen.CMP_RESTORE_S} s job); then, depending on both, one endpoint enable, {gen.CMP_TM_ENDPOINTS} endpoint disables and "
       f"{gen.CMP_TM_ENDPOINTS} priority changes on a Traffic Manager profile, one after another. S = {SCALE_C}. "
       f"The script is `bench/azure_rest_script.sh URL S`: `az rest --skip-authorization-header` (azure-cli "
       f"{r['az_version']}, Debian's package; `AZURE_CONFIG_DIR` a fresh directory, "

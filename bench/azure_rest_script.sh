@@ -122,8 +122,11 @@ while :; do
 done
 echo "restore of $vm from $point: job $job $state"
 
-# traffic: after both. Each step reads the endpoint (its prior state, as a script that can undo
+# traffic: after both: enable the DR endpoint, take the others out, renumber them. Each step reads the endpoint (its prior state, as a script that can undo
 # would keep), then PATCHes it; a priority change also reads the profile for the priorities in use.
+rest get "$tm/ExternalEndpoints/dr?api-version=$tm_api" >"$tmp/prior-dr.json"
+rest patch "$tm/ExternalEndpoints/dr?api-version=$tm_api" --body '{"properties":{"endpointStatus":"Enabled"}}' >/dev/null
+echo "dr enabled"
 for e in 0 1 2 3 4 5 6 7; do
   rest get "$tm/ExternalEndpoints/ep$e?api-version=$tm_api" >"$tmp/prior-ep$e.json"
   rest patch "$tm/ExternalEndpoints/ep$e?api-version=$tm_api" --body '{"properties":{"endpointStatus":"Disabled"}}' >/dev/null

@@ -43,7 +43,7 @@ NETWORK = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-bench/providers/Micr
 CMP_FAILOVER_S = 120
 CMP_COMMIT_S = 60
 CMP_RESTORE_S = 180
-CMP_TM_ENDPOINTS = 8  # each gets a disable-endpoint and a set-priority step: 16 steps
+CMP_TM_ENDPOINTS = 8  # each gets a disable-endpoint and a set-priority step: 16 steps, after enable-dr
 CMP_BACKUP_ITEM = "VM;iaasvmcontainerv2;rg-bench-files;files01"
 
 
@@ -126,7 +126,7 @@ def lro():
 
 def compare():
     """20 steps: a recovery plan's failover and commit, and a Backup restore, in parallel; then
-    16 Traffic Manager writes that depend on both."""
+    17 Traffic Manager writes that depend on both."""
     out = [header("bench-compare", "20 Azure steps, for edgedr against a bash script of az rest calls", 16)]
     out.append("""targets:
   traffic:
@@ -154,6 +154,8 @@ services:
 """)
     out.append(f'        with: {{ target: vault, item: "{CMP_BACKUP_ITEM}" }}\n        timeout: 3h\n')
     out.append("  traffic:\n    depends-on: [database, files]\n    failover:\n")
+    out.append("      - name: enable-dr\n        action: traffic-manager.enable-endpoint\n"
+               "        with: { target: traffic, endpoint: dr, endpoint-type: external }\n")
     for e in range(CMP_TM_ENDPOINTS):
         out.append(f"      - name: disable-{e}\n        action: traffic-manager.disable-endpoint\n"
                    f"        with: {{ target: traffic, endpoint: ep{e}, endpoint-type: external }}\n")
@@ -163,7 +165,12 @@ services:
                    f"priority: {100 + e} }}\n")
     world = f"""# (c): shorter jobs than Azure's; a static token for the az rest script.
 tokens: [{STATIC_TOKEN}]
-{LIMITS}site-recovery:
+{LIMITS}traffic-manager:
+  - profile: tm-bench
+    resource-group: rg-bench
+    endpoints:
+      dr: {{ status: Disabled }}
+site-recovery:
   - vault: rsv-bench-dr
     resource-group: rg-bench
     durations: {{ failover: {CMP_FAILOVER_S}s, commit: {CMP_COMMIT_S}s }}
