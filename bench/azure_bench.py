@@ -583,7 +583,11 @@ def render_c(w, r):
       "token once (as it asks Entra ID); the script sends the world's static token. Where the time goes: "
       "each `az rest` starts a Python process that loads the CLI "
       f"(about {med(bw) / max(1, med([x['arm'] for x in b])):.1f} s per request here, sleeps included), and "
-      "the script waits for the failover and the restore one after the other.")
+      "the script waits for the failover and the restore one after the other. The ratio depends on S: "
+      f"here edgedr's run is mostly the jobs' own time (the longer branch, {gen.CMP_FAILOVER_S + gen.CMP_COMMIT_S} "
+      f"simulated s, is {(gen.CMP_FAILOVER_S + gen.CMP_COMMIT_S) * SCALE_C:.0f} real s), the script's mostly "
+      "the cost of its calls; at real time (S = 1) the jobs' minutes would dominate both sides, and the "
+      "script would still wait for the two branches one after the other.")
     if not same_other:
         diff = (b[0]["other"] - e[0]["other"]) + (e[0]["other"] - b[0]["other"])
         w(f"Requests that differ: {dict(diff)}.")
