@@ -879,8 +879,8 @@ TEST_CASE("a test failover of an item succeeds once the item waits for completio
 TEST_CASE("a test failover of an item reads the item only once its job has no task left to run") {
   FakeVault vault;
   const json running = json::array({{{"name", "TestFailoverPrerequisitesCheck"}, {"state", "Succeeded"}},
-                                     {{"name", "CreateTestVm"}, {"state", "InProgress"}},
-                                     {{"name", "StartVm"}, {"state", "NotStarted"}}});
+                                    {{"name", "CreateTestVm"}, {"state", "InProgress"}},
+                                    {{"name", "StartVm"}, {"state", "NotStarted"}}});
   vault.job_states = {job_json("job-1", "InProgress", "TestFailover", running)};
   vault.item["properties"]["testFailoverState"] = "WaitingForCompletion";
   Bench b = asr_bench("site-recovery.test-failover",
