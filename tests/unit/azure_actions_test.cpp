@@ -552,6 +552,52 @@ TEST_CASE("set-priority to a free value is one PATCH; to the current value none"
   CHECK(b.arm->writes().empty());
 }
 
+TEST_CASE("a first attempt writes from what capture() read: no second read of the endpoint") {
+  FakeProfile profile;
+  profile.endpoints = {{"mec-01", "externalEndpoints", "Enabled", 1, 1},
+                       {"mec-02", "externalEndpoints", "Enabled", 2, 1}};
+  SUBCASE("disable-endpoint: capture's GET, then only the PATCH") {
+    Bench b = tm_bench("traffic-manager.disable-endpoint",
+                       {{"endpoint", text("mec-02")}, {"endpoint-type", text("external")}}, profile);
+    b.call.captured = b.action().capture(b.call);
+    REQUIRE(b.arm->sent.size() == 1);
+    b.arm->sent.clear();
+    const StepResult r = b.run();
+    REQUIRE(r.status == Status::succeeded);
+    REQUIRE(b.arm->sent.size() == 1);
+    CHECK(b.arm->sent[0].method == "PATCH");
+    CHECK(b.arm->sent[0].path == kTm + "/ExternalEndpoints/mec-02");
+    CHECK(r.outputs.at("previous-status") == "Enabled");
+    CHECK(r.outputs.at("previous-priority") == "2");
+    CHECK(r.outputs.at("previous-weight") == "1");
+    CHECK(profile.endpoints[1].status == "Disabled");
+  }
+  SUBCASE("a later attempt reads the endpoint again") {
+    Bench b = tm_bench("traffic-manager.disable-endpoint",
+                       {{"endpoint", text("mec-02")}, {"endpoint-type", text("external")}}, profile);
+    b.call.captured = b.action().capture(b.call);
+    b.call.attempt = 2;
+    b.arm->sent.clear();
+    REQUIRE(b.run().status == Status::succeeded);
+    REQUIRE(b.arm->sent.size() == 2);
+    CHECK(b.arm->sent[0].method == "GET");
+  }
+  SUBCASE("set-priority takes the current priority from the profile it reads, not from the capture") {
+    Bench b = tm_bench(
+        "traffic-manager.set-priority",
+        {{"endpoint", text("mec-02")}, {"endpoint-type", text("external")}, {"priority", Value::integer(1)}}, profile);
+    b.call.captured = b.action().capture(b.call);
+    profile.endpoints[1].priority = 3;  // changed after the capture: the swap must use 3
+    b.arm->sent.clear();
+    const StepResult r = b.run();
+    REQUIRE(r.status == Status::succeeded);
+    REQUIRE(b.arm->sent.size() == 4);  // the profile, then three PATCHes
+    CHECK(b.arm->sent[0].path == kTm);
+    CHECK(profile.endpoints[0].priority == 3);
+    CHECK(profile.endpoints[1].priority == 1);
+  }
+}
+
 TEST_CASE("set-weight's undo restores the captured weight; reconcile reads the endpoint") {
   FakeProfile profile;
   profile.endpoints = {{"eastus2", "azureEndpoints", "Enabled", std::nullopt, 100}};
@@ -829,6 +875,31 @@ TEST_CASE("a test failover of an item succeeds once the item waits for completio
   CHECK(b.action().poll(b.call, first.handle).status == Status::pending);
   vault.item["properties"]["testFailoverState"] = "WaitingForCompletion";
   CHECK(b.action().poll(b.call, first.handle).status == Status::succeeded);
+}
+
+TEST_CASE("a test failover of an item reads the item only once its job has no task left to run") {
+  FakeVault vault;
+  const json running = json::array({{{"name", "TestFailoverPrerequisitesCheck"}, {"state", "Succeeded"}},
+                                    {{"name", "CreateTestVm"}, {"state", "InProgress"}},
+                                    {{"name", "StartVm"}, {"state", "NotStarted"}}});
+  vault.job_states = {job_json("job-1", "InProgress", "TestFailover", running)};
+  vault.item["properties"]["testFailoverState"] = "WaitingForCompletion";
+  Bench b = asr_bench("site-recovery.test-failover",
+                      {{"item", text("fab-a/cont-a/item-1")}, {"network", text("/subscriptions/s/vnet")}}, vault);
+  const StepResult first = b.action().submit(b.call);
+  REQUIRE(first.status == Status::pending);
+  b.arm->sent.clear();
+  CHECK(b.action().poll(b.call, first.handle).status == Status::pending);
+  REQUIRE(b.arm->sent.size() == 1);  // the job only
+  CHECK(b.arm->sent[0].path.find("/replicationJobs/job-1") != std::string::npos);
+
+  json done = running;
+  for (auto& t : done) t["state"] = "Succeeded";
+  vault.job_states = {job_json("job-1", "InProgress", "TestFailover", done)};
+  b.arm->sent.clear();
+  CHECK(b.action().poll(b.call, first.handle).status == Status::succeeded);
+  REQUIRE(b.arm->sent.size() == 2);  // the job, then the item
+  CHECK(b.arm->sent[1].path.find("/replicationProtectedItems/item-1") != std::string::npos);
 }
 
 TEST_CASE("a failed job fails the step with its errors on one line, not retryable") {

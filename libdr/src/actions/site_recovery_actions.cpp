@@ -526,6 +526,10 @@ class SiteRecoveryAction final : public Action {
           lower(text_at(t, {"name"})).find("waitingforstoptestfailover") != std::string::npos)
         return true;
     if (subject.find("/replicationProtectedItems/") == std::string::npos) return false;
+    // Reading the item is a second request per poll; a job still working through its tasks is
+    // not waiting for the cleanup yet, so the item is read only once no task is left to run.
+    for (const auto& t : job.value("tasks", json::array()))
+      if (iequals(text_at(t, {"state"}), "InProgress") || iequals(text_at(t, {"state"}), "NotStarted")) return false;
     auto item = get_json(*context_->arm, call, subject, api());
     return item && iequals(text_at(*item, {"properties", "testFailoverState"}), "WaitingForCompletion");
   }

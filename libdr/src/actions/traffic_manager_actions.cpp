@@ -58,7 +58,7 @@ class TrafficManagerAction final : public Action {
   StepResult submit(const StepCall& call) override {
     const Resolved r = resolve(call);
     if (!r.error.empty()) return StepResult::fail(r.error, false);
-    auto ep = read_endpoint(call, r);
+    auto ep = change_ == Change::wait ? read_endpoint(call, r) : captured_or_read(call, r);
     if (!ep) return ep.error();
     if (change_ == Change::wait) return check_monitor(call, *ep);
 
@@ -243,6 +243,25 @@ class TrafficManagerAction final : public Action {
     return ep;
   }
 
+  // capture() has just read the endpoint for the journal; reading it again in the same attempt
+  // would cost every step a second read, and ARM's read bucket (25/s) then paces a large runbook
+  // below its write bucket. A later attempt or an undo reads afresh.
+  tl::expected<Endpoint, StepResult> captured_or_read(const StepCall& call, const Resolved& r) const {
+    const std::string name = call.param_text("endpoint");
+    const std::string type = handle_text(call.captured, "endpoint-type");
+    if (call.is_undo || call.attempt != 1 || type.empty() || !iequals(handle_text(call.captured, "endpoint"), name))
+      return read_endpoint(call, r);
+    Endpoint ep;
+    ep.type = type;
+    ep.path = r.base + "/" + type + "/" + name;
+    json p = json::object();
+    if (const std::string status = handle_text(call.captured, "status"); !status.empty()) p["endpointStatus"] = status;
+    for (const char* k : {"priority", "weight"})
+      if (const Value* v = call.captured.find(k); v && v->kind() == Value::Kind::integer) p[k] = v->as_int();
+    ep.body = json{{"properties", p}};
+    return ep;
+  }
+
   Value prior_of(const StepCall& call, const Endpoint& ep) const {
     const json& p = ep.body["properties"];
     std::vector<Value::Entry> entries{{"endpoint", Value::string(call.param_text("endpoint"))},
@@ -272,18 +291,19 @@ class TrafficManagerAction final : public Action {
   // them back the same way.
   std::optional<StepResult> set_priority(const StepCall& call, const Resolved& r, const Endpoint& ep,
                                          std::int64_t wanted) const {
-    const auto current = int_at(ep.body["properties"], {"priority"});
-    if (current == wanted) return std::nullopt;
+    if (int_at(ep.body["properties"], {"priority"}) == wanted) return std::nullopt;
     auto profile = get_profile(call, r);
     if (!profile) return profile.error();
     const std::string name = call.param_text("endpoint");
     std::set<std::int64_t> used;
     std::optional<Endpoint> holder;
+    auto current = int_at(ep.body["properties"], {"priority"});
     if (const json* endpoints = profile->contains("properties") ? &(*profile)["properties"] : nullptr;
         endpoints && endpoints->contains("endpoints") && (*endpoints)["endpoints"].is_array()) {
       for (const auto& e : (*endpoints)["endpoints"]) {
         const auto pr = int_at(e, {"properties", "priority"});
         if (pr) used.insert(*pr);
+        if (iequals(text_at(e, {"name"}), name)) current = pr;  // fresher than a captured read
         if (pr == wanted && !iequals(text_at(e, {"name"}), name)) {
           Endpoint h;
           h.type = type_segment(text_at(e, {"type"}));
@@ -294,6 +314,7 @@ class TrafficManagerAction final : public Action {
         }
       }
     }
+    if (current == wanted) return std::nullopt;
     const auto body_of = [](std::int64_t p) { return json{{"properties", {{"priority", p}}}}.dump(); };
     if (!holder) return patch(call, ep.path, body_of(wanted));
     if (!current)
