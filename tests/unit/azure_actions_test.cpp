@@ -1362,8 +1362,8 @@ struct SimBench {
     std::map<std::string, std::string> out;
     for (const auto& e : json::parse(state())["traffic-manager"][0]["properties"]["endpoints"]) {
       const json& p = e["properties"];
-      out[e["name"].get<std::string>()] =
-          p.value("endpointStatus", "") + "/" + p.value("priority", json()).dump() + "/" + p.value("weight", json()).dump();
+      out[e["name"].get<std::string>()] = p.value("endpointStatus", "") + "/" + p.value("priority", json()).dump() +
+                                          "/" + p.value("weight", json()).dump();
     }
     return out;
   }
@@ -1382,7 +1382,8 @@ TEST_CASE("P7: every Azure step with a built-in undo, run twice, then its undo t
       {"traffic-manager.disable-endpoint", params({{"target", text("traffic")}, {"endpoint", text("plant-mec")}}),
        false},
       {"traffic-manager.enable-endpoint",
-       params({{"target", text("traffic")}, {"endpoint", text("eastus2")}, {"endpoint-type", text("external")}}), false},
+       params({{"target", text("traffic")}, {"endpoint", text("eastus2")}, {"endpoint-type", text("external")}}),
+       false},
       {"traffic-manager.set-priority",
        params({{"target", text("traffic")}, {"endpoint", text("eastus2")}, {"priority", Value::integer(1)}}), false},
       {"traffic-manager.set-weight",

@@ -1005,7 +1005,8 @@ TEST_CASE("list follows nextLink verbatim across pages") {
 
 TEST_CASE("resource names are percent-encoded in the path; Backup's semicolons and encoded paths stay as they are") {
   // Traffic Manager's own example profile has an endpoint named "My external endpoint".
-  CHECK(detail::path_encode("/p/ExternalEndpoints/My external endpoint") == "/p/ExternalEndpoints/My%20external%20endpoint");
+  CHECK(detail::path_encode("/p/ExternalEndpoints/My external endpoint") ==
+        "/p/ExternalEndpoints/My%20external%20endpoint");
   CHECK(detail::path_encode("/containers/IaasVMContainer;iaasvmcontainerv2;rg;vm") ==
         "/containers/IaasVMContainer;iaasvmcontainerv2;rg;vm");
   CHECK(detail::path_encode("/a%20b/c?#\"\xc3\xa9") == "/a%20b/c%3F%23%22%C3%A9");
