@@ -1360,7 +1360,8 @@ struct SimBench {
   // endpoint name -> "status/priority/weight"
   std::map<std::string, std::string> endpoints() const {
     std::map<std::string, std::string> out;
-    for (const auto& e : json::parse(state())["traffic-manager"][0]["properties"]["endpoints"]) {
+    const json world = json::parse(state());  // kept: a range-for over a temporary's member dangles
+    for (const auto& e : world["traffic-manager"][0]["properties"]["endpoints"]) {
       const json& p = e["properties"];
       out[e["name"].get<std::string>()] = p.value("endpointStatus", "") + "/" + p.value("priority", json()).dump() +
                                           "/" + p.value("weight", json()).dump();
