@@ -8,7 +8,7 @@ _edgedr() {
   local opts="-h --help --version -v --verbose --debug -q --only-show-errors --no-color --log-format" more=""
   case "$sub" in
     validate) opts="$opts -h --help --input -o --output"; more="" ;;
-    plan) opts="$opts -h --help --operation --only --skip --input --concurrency -o --output"; more="" ;;
+    plan) opts="$opts -h --help --operation --only --skip --input --concurrency -o --output --preflight --simulate --world --simulator --time-scale"; more="" ;;
     failover) opts="$opts -h --help --dry-run --concurrency --only --skip --input --on-failure -y --yes --approve --state-dir --lock-timeout -o --output --simulate --world --simulator --time-scale"; more="" ;;
     failback) opts="$opts -h --help --dry-run --concurrency --only --skip --input --on-failure -y --yes --approve --state-dir --lock-timeout -o --output --simulate --world --simulator --time-scale"; more="" ;;
     backup) opts="$opts -h --help --dry-run --concurrency --only --skip --input --on-failure -y --yes --approve --state-dir --lock-timeout -o --output --simulate --world --simulator --time-scale"; more="" ;;

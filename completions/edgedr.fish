@@ -33,6 +33,11 @@ complete -c edgedr -n '__fish_seen_subcommand_from plan' -l skip -r -d 'Leave ou
 complete -c edgedr -n '__fish_seen_subcommand_from plan' -l input -r -d 'Input value KEY=VALUE (repeatable)'
 complete -c edgedr -n '__fish_seen_subcommand_from plan' -l concurrency -r -d 'Steps in flight for the expected duration (default: the runbook'\''s)'
 complete -c edgedr -n '__fish_seen_subcommand_from plan' -s o -l output -r -d 'text, json, dot or mermaid'
+complete -c edgedr -n '__fish_seen_subcommand_from plan' -l preflight -r -d 'Also run the read-only checks against the services (changes nothing)'
+complete -c edgedr -n '__fish_seen_subcommand_from plan' -l simulate -r -d 'With --preflight: check against the simulator'
+complete -c edgedr -n '__fish_seen_subcommand_from plan' -l world -r -d 'With --simulate: a world file laid over the derived one'
+complete -c edgedr -n '__fish_seen_subcommand_from plan' -l simulator -r -d 'With --preflight: check against a running `edgedr sim serve`'
+complete -c edgedr -n '__fish_seen_subcommand_from plan' -l time-scale -r -d 'Simulated time per real time (default 1/60 when simulating)'
 complete -c edgedr -n '__fish_seen_subcommand_from plan' -F
 complete -c edgedr -n '__fish_seen_subcommand_from failover' -s h -l help -r -d 'Print this help message and exit'
 complete -c edgedr -n '__fish_seen_subcommand_from failover' -l dry-run -r -d 'Print each step'\''s requests; send nothing'

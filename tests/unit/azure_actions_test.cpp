@@ -1,19 +1,23 @@
 // The Azure actions (traffic-manager.*, site-recovery.*, backup.*) against a fake ARM pipeline:
 // the requests they send (method, path, api-version, body checked against the service's swagger
 // when ../shared/azure-specs is present), the prior state their undo restores, how they follow
-// jobs, and how they reconcile after a crash.
+// jobs, how they reconcile after a crash, and (P7) that steps and undos run twice against the
+// simulator leave the state the first run left.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 
 #include "actions/azure_action_support.h"
 #include "dr/azure_actions.h"
 #include "dr/catalogue.h"
+#include "dr/sim.h"
 #include "unit/test_support.h"
 
 using namespace dr;
@@ -1335,4 +1339,199 @@ TEST_CASE("a refused credential and a missing resource are told apart for the ex
   CHECK(cause(ArmError::Kind::http, 404) == StepResult::Cause::not_found);
   CHECK(cause(ArmError::Kind::http, 409) == StepResult::Cause::other);
   CHECK(cause(ArmError::Kind::transport, 0) == StepResult::Cause::other);
+}
+
+// ---- P7: steps and undos are idempotent (reliability.md), against the simulator ------------
+
+namespace {
+
+// The in-process simulator behind the real ARM pipeline and credential, on one FakeClock: what
+// a run under --simulate gives the actions, without the engine.
+struct SimBench {
+  FakeClock clock;
+  sim::Simulator simulator;
+  std::shared_ptr<azure::AzureContext> context = std::make_shared<azure::AzureContext>();
+  ActionRegistry registry;
+  StepSpec step;
+
+  static sim::World world() {
+    sim::World w;
+    sim::TmProfile p;
+    p.name = "tm-line3";
+    p.resource_group = "rg-dr";
+    sim::TmEndpoint a, b;
+    a.name = "plant-mec";
+    a.priority = 1;
+    a.weight = 1;
+    b.name = "eastus2";
+    b.priority = 2;
+    b.weight = 1;
+    b.status = "Disabled";
+    p.endpoints = {a, b};
+    w.profiles.push_back(p);
+    sim::AsrVault v;
+    v.name = "rsv-dr";
+    v.resource_group = "rg-dr";
+    sim::AsrItem item;
+    item.name = "vm1";
+    item.friendly_name = "historian01";
+    v.items = {item};
+    sim::AsrPlan plan;
+    plan.name = "rp-line3";
+    plan.items = {"vm1"};
+    v.plans = {plan};
+    w.recovery_vaults.push_back(v);
+    return w;
+  }
+
+  SimBench() : simulator(world(), clock) {
+    const std::string base = simulator.start();
+    azure::CredentialEnvironment env;
+    env.clock = &clock;
+    env.authority_host = base + "/";
+    azure::ArmOptions o;
+    o.cloud = {"custom", base, base + "/", "https://management.core.windows.net/"};
+    o.credential = azure::client_secret_credential(env, "tenant1", "app", "secret");
+    o.clock = &clock;
+    context->arm = azure::make_arm_client(o);
+    context->subscription = kSub;
+    context->arm_endpoint = base;
+    context->targets["traffic"] =
+        fields({{"resource-group", Value::string("rg-dr")}, {"profile", Value::string("tm-line3")}});
+    context->targets["recovery"] =
+        fields({{"resource-group", Value::string("rg-dr")}, {"vault", Value::string("rsv-dr")}});
+    azure::register_azure_actions(registry, context);
+  }
+
+  StepCall call_of(const std::string& action, Value with) {
+    step.id = "plant/failover/" + action;
+    step.action = action;
+    StepCall c;
+    c.run_id = "run-p7";
+    c.step = &step;
+    c.action = action;
+    c.params = std::move(with);
+    c.clock = &clock;
+    return c;
+  }
+  // The built-in undo as the engine calls it: the inverse action, the forward step's parameters
+  // and what capture() journaled.
+  StepCall undo_of(const StepCall& forward, const Value& captured) {
+    const ActionSpec* spec = Catalogue::v1().find(forward.action);
+    REQUIRE(spec);
+    REQUIRE_FALSE(spec->builtin_undo.empty());
+    StepCall u = forward;
+    u.action = spec->builtin_undo;
+    u.is_undo = true;
+    u.captured = captured;
+    return u;
+  }
+  // Submit, then poll at the pace the action asks for, the clock moving as it would.
+  StepResult run(const StepCall& c) {
+    Action& a = *registry.find(c.action);
+    StepResult r = a.submit(c);
+    for (int polls = 0; r.status == Status::pending && polls < 200; ++polls) {
+      clock.advance(r.poll_after);
+      r = a.poll(c, r.handle);
+    }
+    return r;
+  }
+  // Everything the simulator holds: endpoints, plans, items, jobs (with their times).
+  std::string state() const { return simulator.world_json(); }
+  int writes() const {
+    int n = 0;
+    for (const auto& r : simulator.requests())
+      if (r.method != "GET" && r.operation != "token") ++n;
+    return n;
+  }
+  // endpoint name -> "status/priority/weight"
+  std::map<std::string, std::string> endpoints() const {
+    std::map<std::string, std::string> out;
+    const json world = json::parse(state());  // kept: a range-for over a temporary's member dangles
+    for (const auto& e : world["traffic-manager"][0]["properties"]["endpoints"]) {
+      const json& p = e["properties"];
+      out[e["name"].get<std::string>()] = p.value("endpointStatus", "") + "/" + p.value("priority", json()).dump() +
+                                          "/" + p.value("weight", json()).dump();
+    }
+    return out;
+  }
+};
+
+struct P7Case {
+  std::string action;
+  Value with;
+  bool second_run_refused;  // Site Recovery refuses what its state no longer allows
+};
+
+}  // namespace
+
+TEST_CASE("P7: every Azure step with a built-in undo, run twice, then its undo twice, leaves the state of the first") {
+  const std::vector<P7Case> cases = {
+      {"traffic-manager.disable-endpoint", params({{"target", text("traffic")}, {"endpoint", text("plant-mec")}}),
+       false},
+      {"traffic-manager.enable-endpoint",
+       params({{"target", text("traffic")}, {"endpoint", text("eastus2")}, {"endpoint-type", text("external")}}),
+       false},
+      {"traffic-manager.set-priority",
+       params({{"target", text("traffic")}, {"endpoint", text("eastus2")}, {"priority", Value::integer(1)}}), false},
+      {"traffic-manager.set-weight",
+       params({{"target", text("traffic")}, {"endpoint", text("plant-mec")}, {"weight", Value::integer(40)}}), false},
+      {"site-recovery.test-failover",
+       params({{"target", text("recovery")}, {"plan", text("rp-line3")}, {"network", text("/subscriptions/s/vnet")}}),
+       true},
+      {"site-recovery.test-failover",
+       params({{"target", text("recovery")},
+               {"item", text("primary-fabric/primary-container/vm1")},
+               {"network", text("/subscriptions/s/vnet")}}),
+       true},
+  };
+  // Every catalogue action of the three services with a built-in undo is among the cases.
+  for (const auto& spec : Catalogue::v1().actions()) {
+    if (spec.builtin_undo.empty() || spec.name.rfind("agent.", 0) == 0) continue;
+    CHECK_MESSAGE(std::any_of(cases.begin(), cases.end(), [&](const P7Case& c) { return c.action == spec.name; }),
+                  spec.name);
+  }
+
+  for (const auto& c : cases) {
+    CAPTURE(c.action);
+    const std::string subject = c.with.find("endpoint") ? c.with.find("endpoint")->to_text()
+                                : c.with.find("plan")   ? c.with.find("plan")->to_text()
+                                                        : c.with.find("item")->to_text();
+    CAPTURE(subject);
+    SimBench bench;
+    const auto before = bench.endpoints();
+    const StepCall forward = bench.call_of(c.action, c.with);
+    const Value captured = bench.registry.find(c.action)->capture(forward);
+
+    const StepResult first = bench.run(forward);
+    REQUIRE_MESSAGE(first.status == Status::succeeded, first.error);
+    const std::string after_first = bench.state();
+    const int writes_first = bench.writes();
+    const StepResult second = bench.run(forward);
+    if (c.second_run_refused) {
+      // Nothing is sent: a second test failover would be a second job.
+      CHECK(second.status == Status::failed);
+      CHECK(second.error.find("not allowed") != std::string::npos);
+      CHECK(bench.writes() == writes_first);
+    } else {
+      CHECK_MESSAGE(second.status == Status::succeeded, second.error);
+    }
+    CHECK(bench.state() == after_first);
+
+    const StepCall undo = bench.undo_of(forward, captured);
+    const StepResult undo_first = bench.run(undo);
+    REQUIRE_MESSAGE(undo_first.status == Status::succeeded, undo_first.error);
+    const std::string after_undo = bench.state();
+    const int writes_undo = bench.writes();
+    const StepResult undo_second = bench.run(undo);
+    if (c.second_run_refused) {
+      CHECK(undo_second.status == Status::failed);
+      CHECK(bench.writes() == writes_undo);
+    } else {
+      CHECK_MESSAGE(undo_second.status == Status::succeeded, undo_second.error);
+    }
+    CHECK(bench.state() == after_undo);
+    // And the undo put the endpoints back as they were.
+    CHECK(bench.endpoints() == before);
+  }
 }

@@ -1003,6 +1003,29 @@ TEST_CASE("list follows nextLink verbatim across pages") {
   CHECK(bench.seen.queries[1] == "$skiptoken=abc&api-version=2026-05-01");
 }
 
+TEST_CASE("resource names are percent-encoded in the path; Backup's semicolons and encoded paths stay as they are") {
+  // Traffic Manager's own example profile has an endpoint named "My external endpoint".
+  CHECK(detail::path_encode("/p/ExternalEndpoints/My external endpoint") ==
+        "/p/ExternalEndpoints/My%20external%20endpoint");
+  CHECK(detail::path_encode("/containers/IaasVMContainer;iaasvmcontainerv2;rg;vm") ==
+        "/containers/IaasVMContainer;iaasvmcontainerv2;rg;vm");
+  CHECK(detail::path_encode("/a%20b/c?#\"\xc3\xa9") == "/a%20b/c%3F%23%22%C3%A9");
+
+  ArmBench bench;
+  std::vector<std::string> targets;
+  std::mutex mu;
+  bench.http.server.Get(R"(/subscriptions/s/.*)", [&](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard g(mu);
+    targets.push_back(req.target);
+    res.set_content("{}", "application/json");
+  });
+  auto arm = bench.client();
+  const auto response = arm->send(get("/subscriptions/s/profiles/p/ExternalEndpoints/My external endpoint"));
+  REQUIRE_MESSAGE(response, response.error().message);
+  REQUIRE(targets.size() == 1);
+  CHECK(targets[0] == "/subscriptions/s/profiles/p/ExternalEndpoints/My%20external%20endpoint?api-version=2026-09-01");
+}
+
 TEST_CASE("absolute URLs are followed only on the ARM endpoint's origin, so the token goes nowhere else") {
   ArmBench bench;
   std::atomic<int> hits{0};

@@ -29,6 +29,9 @@ struct AzureContext {
   // Each target's fields with references resolved: resource-group, profile, vault, ...
   std::map<std::string, Value> targets;
   std::string setup_error;  // why `arm` is null (no credential, no subscription), for the step's error
+  // The credential `arm` signs in with and its scope, for plan --preflight's credentials check.
+  std::shared_ptr<TokenCredential> credential;
+  std::string token_scope;
 };
 
 // What set_up_azure needs from the run.

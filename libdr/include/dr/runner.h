@@ -112,6 +112,43 @@ RunDetails describe_journal(const std::vector<JournalEvent>& events, const std::
 // pasted.
 std::string run_reference(const std::string& run_id, const std::string& state_dir);
 
+// ---- plan --preflight (cli.md) -----------------------------------------------------------
+
+// One row of `plan --preflight`.
+struct PreflightCheck {
+  std::string name;    // a step id, or a set-up check ("azure credentials")
+  std::string action;  // the step's action; empty for set-up checks
+  std::string kind;    // "check" (a read-only step ran), "exists" (a changing step's resources), "setup"
+  bool passed = false;
+  std::string reason;  // why it failed, or what it found (a check's outputs)
+};
+
+struct PreflightReport {
+  std::vector<PreflightCheck> checks;
+  bool passed() const;  // all of them (also when there are none)
+};
+
+struct PreflightContext {
+  Clock* clock = nullptr;
+  const ActionRegistry* actions = nullptr;
+  SecretResolver* secrets = nullptr;
+  const std::atomic<bool>* cancelled = nullptr;
+  std::map<std::string, std::string> inputs;  // --input, for steps' `when:`
+  // Checks of what the actions need before any step (a token for each cloud the runbook uses),
+  // listed first; the caller knows the clouds and credentials.
+  std::function<std::vector<PreflightCheck>()> setup_checks;
+};
+
+// The read-only part of `prepared`'s operation against the real services (or the simulator),
+// changing nothing and journaling nothing: the set-up checks; then, in graph order, every step
+// whose action is read-only (check-health, check-recovery-point, agent.check, http.probe,
+// wait-endpoint; not wait or manual.approve) and that does not come after a changing step (the
+// runbook's preflight steps, and checks at the start of the operation), run to its result within
+// its timeout; and for every changing Traffic Manager step, a read of the endpoint it changes.
+// Steps whose `when:` does not hold are left out. A check that uses another step's outputs
+// cannot run first: it fails, saying so.
+PreflightReport run_preflight(const Prepared& prepared, const PreflightContext& context);
+
 // The lines `--dry-run` prints: each step in order with the requests it would send.
 std::vector<std::string> describe_run(const Prepared& prepared, const ActionRegistry& actions);
 

@@ -64,6 +64,8 @@ std::optional<std::string> set_up_azure(const Runbook& rb, const AzureSetup& set
   } else {
     credential = default_credential(env);
   }
+  out.credential = credential;
+  out.token_scope = cloud->scope();
   ArmOptions options;
   options.cloud = *cloud;
   options.credential = std::move(credential);

@@ -95,7 +95,8 @@ class ArmClient final : public Arm {
 
 tl::expected<ArmResponse, ArmError> ArmClient::send(const ArmRequest& request) {
   const bool absolute = is_absolute(request.path);
-  std::string url = absolute ? request.path : options_.cloud.arm_endpoint + request.path;
+  // Service-given URLs are followed verbatim; paths built from resource names are encoded here.
+  std::string url = absolute ? request.path : options_.cloud.arm_endpoint + detail::path_encode(request.path);
   if (!absolute && !request.api_version.empty()) {
     url += (url.find('?') == std::string::npos ? "?" : "&") + std::string("api-version=") +
            detail::form_encode(request.api_version);

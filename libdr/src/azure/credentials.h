@@ -59,6 +59,11 @@ tl::expected<std::string, std::string> run_process(const std::vector<std::string
 
 // Small encodings.
 std::string form_encode(std::string_view value);  // application/x-www-form-urlencoded value
+// An ARM path with every byte that may not appear in a URL path percent-encoded (a space becomes
+// %20): resource names such as Traffic Manager's "My external endpoint" are plain text. '/', ';'
+// (Backup's names), the other RFC 3986 path characters and '%' stay, so a path that is already
+// encoded passes unchanged.
+std::string path_encode(std::string_view path);
 std::string base64(std::string_view bytes);
 std::string base64url(std::string_view bytes);  // no padding
 std::string uuid_v4();

@@ -27,6 +27,23 @@ std::string form_encode(std::string_view value) {
   return out;
 }
 
+std::string path_encode(std::string_view path) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  static constexpr std::string_view kKept = "-._~!$&'()*+,;=:@/%";
+  std::string out;
+  out.reserve(path.size());
+  for (const unsigned char c : path) {
+    if (std::isalnum(c) || kKept.find(static_cast<char>(c)) != std::string_view::npos) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
 std::string base64(std::string_view bytes) {
   std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
   const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
