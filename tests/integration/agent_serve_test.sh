@@ -197,6 +197,22 @@ kill9 "$RUNNER"
 RUN=$(run_id_of "$S2")
 expect_code 0 "resume after kill -9 finishes the run" "$EDGEDR" resume "$RUN" --state-dir "$S2"
 expect_eq "$(lines slow)" 1 "the action the crash caught ran once"
+
+# --- kill -9 of the agent mid-run: after a restart the run is interrupted, and a replay runs nothing
+req POST /v1/actions/slow/runs -H "Authorization: Bearer $TOKEN" -H "Idempotency-Key: k-nolength"
+expect_eq "$status" 411 "a POST without Content-Length is refused at once (not read until the client gives up)"
+req POST /v1/actions/slow/runs -H "Authorization: Bearer $TOKEN" -H "Idempotency-Key: k-killed" -d ''
+expect_eq "$status" 202 "a slow run is accepted"
+killed=$(field '["id"]')
+wait_until 10 test "$(lines slow)" = 2 || fail "the slow action did not start"
+kill9 "$AGENT"
+start_agent a3 "$TMP/a.yaml"
+req GET "/v1/runs/$killed" -H "Authorization: Bearer $TOKEN"
+expect_eq "$(field '["state"]')" interrupted "a run under way when the agent was killed is interrupted after a restart"
+req POST /v1/actions/slow/runs -H "Authorization: Bearer $TOKEN" -H "Idempotency-Key: k-killed" -d ''
+expect_eq "$(field '["id"]')" "$killed" "its replay answers with the interrupted run"
+sleep 0.5
+expect_eq "$(lines slow)" 2 "the replay of an interrupted run starts nothing"
 stop_agent
 
 # --- TLS with a client certificate required -----------------------------------------------------

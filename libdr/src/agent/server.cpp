@@ -350,10 +350,20 @@ void AgentServer::Impl::routes() {
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     t_started = clock.now();
     t_run_id.clear();
-    if (authorized(req)) return httplib::Server::HandlerResponse::Unhandled;
-    res.set_header("WWW-Authenticate", "Bearer");
-    error_reply(res, 401, "Unauthorized", "A valid bearer token is required.");
-    return httplib::Server::HandlerResponse::Handled;
+    if (!authorized(req)) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      error_reply(res, 401, "Unauthorized", "A valid bearer token is required.");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    // Without a length the body would be read until the client gives up, and the run would
+    // start after it has stopped waiting for the answer.
+    if (req.method == "POST" && !req.has_header("Content-Length") &&
+        req.get_header_value("Transfer-Encoding") != "chunked") {
+      res.set_header("Connection", "close");
+      error_reply(res, 411, "LengthRequired", "A POST needs a Content-Length (0 for no body).");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
   });
   s.Post(R"(/v1/actions/([^/]+)/runs)",
          [this](const httplib::Request& req, httplib::Response& res) { post_run(req, res, req.matches[1].str()); });
