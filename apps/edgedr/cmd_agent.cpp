@@ -75,8 +75,8 @@ int run_agent_serve(const AgentServeOptions& opt, const Context& ctx) {
   if (!ctx.global.quiet) std::cerr << "edgedr agent serve: stopping\n";
   const auto interrupted = server.shutdown();
   if (!ctx.global.quiet)
-    std::cerr << "edgedr agent serve: stopped" << (interrupted ? " (" + std::to_string(interrupted) + " runs interrupted)" : "")
-              << "\n";
+    std::cerr << "edgedr agent serve: stopped"
+              << (interrupted ? " (" + std::to_string(interrupted) + " runs interrupted)" : "") << "\n";
   return dr::exit_code::ok;
 }
 

@@ -142,7 +142,8 @@ actions:
 }
 
 TEST_CASE("plain HTTP is refused on an address that is not loopback, at the listen line") {
-  const auto e = parse_errors("tokens: [/t]\nstate-dir: /s\nlisten: 0.0.0.0:8443\nactions: { a: { command: [/bin/true] } }\n");
+  const auto e =
+      parse_errors("tokens: [/t]\nstate-dir: /s\nlisten: 0.0.0.0:8443\nactions: { a: { command: [/bin/true] } }\n");
   CHECK(e.find("agent.yaml:3:9: error: plain HTTP on '0.0.0.0' is refused") != std::string::npos);
   CHECK(e.find("add tls:") != std::string::npos);
   parse_ok("tokens: [/t]\nstate-dir: /s\nlisten: \"[::1]:8443\"\nactions: { a: { command: [/bin/true] } }\n");
@@ -175,10 +176,24 @@ TEST_CASE("arguments fill whole argv elements, integers are canonical, defaults 
 
 TEST_CASE("every injection attempt is refused naming the argument, never repeating the value") {
   const auto spec = promote_spec();
-  const std::vector<std::string> attacks = {"db; rm -rf /", "$(reboot)", "`id`",      "db\nrm",   std::string("db\0x", 4),
-                                            "../etc",       "a/../../b", "..",        "-rf",      "--help",
-                                            "db|sh",        "db&",       "db\r",      "\x7f",     "db\xff",
-                                            std::string(40, 'a'),        "a b",       "db>x"};
+  const std::vector<std::string> attacks = {"db; rm -rf /",
+                                            "$(reboot)",
+                                            "`id`",
+                                            "db\nrm",
+                                            std::string("db\0x", 4),
+                                            "../etc",
+                                            "a/../../b",
+                                            "..",
+                                            "-rf",
+                                            "--help",
+                                            "db|sh",
+                                            "db&",
+                                            "db\r",
+                                            "\x7f",
+                                            "db\xff",
+                                            std::string(40, 'a'),
+                                            "a b",
+                                            "db>x"};
   for (const auto& attack : attacks) {
     CAPTURE(attack);
     const auto r = build_argv(spec, {{"replica", attack}, {"mode", "fast"}}, 1024);
@@ -359,15 +374,18 @@ struct Agent {
     state = dir.file("state");
     dir.write("token", kToken + "\n");
     // act.sh SITE CODE PASSWORD: one marker line per run, then exits CODE.
-    dir.write("act.sh", "#!/bin/sh\necho \"$1\" >> " + marker + "\necho \"ran $1\"\n"
-                        "[ \"$3\" = none ] || echo \"pw $3\"\nexit \"$2\"\n");
+    dir.write("act.sh", "#!/bin/sh\necho \"$1\" >> " + marker +
+                            "\necho \"ran $1\"\n"
+                            "[ \"$3\" = none ] || echo \"pw $3\"\nexit \"$2\"\n");
     ::chmod(dir.file("act.sh").c_str(), 0755);
-    dir.write("agent.yaml", "listen: 127.0.0.1:0\ntokens: [" + dir.file("token") + "]\nstate-dir: " + state +
-                                "\n" + limits + "actions:\n  touch:\n    command: [" + dir.file("act.sh") +
-                                ", \"{site}\", \"{code}\", \"{password}\"]\n    args:\n      site: { pattern: \"^[a-z0-9-]{1,16}$\" }\n"
-                                "      code: { type: integer, min: 0, max: 9, default: \"0\" }\n"
-                                "      password: { pattern: \"^[a-z]+$\", secret: true, default: none }\n" +
-                                extra);
+    dir.write(
+        "agent.yaml",
+        "listen: 127.0.0.1:0\ntokens: [" + dir.file("token") + "]\nstate-dir: " + state + "\n" + limits +
+            "actions:\n  touch:\n    command: [" + dir.file("act.sh") +
+            ", \"{site}\", \"{code}\", \"{password}\"]\n    args:\n      site: { pattern: \"^[a-z0-9-]{1,16}$\" }\n"
+            "      code: { type: integer, min: 0, max: 9, default: \"0\" }\n"
+            "      password: { pattern: \"^[a-z]+$\", secret: true, default: none }\n" +
+            extra);
     restart();
   }
   void restart() {
@@ -480,7 +498,8 @@ TEST_CASE("requests without the right token are refused before anything runs, an
 TEST_CASE("injection attempts, unknown arguments and bad bodies get 400 naming the argument; nothing runs") {
   Agent agent;
   int n = 0;
-  for (const std::string& attack : std::vector<std::string>{"a; rm -rf /", "$(touch /tmp/x)", "a\nb", "../etc", "a/../b", "-rf"}) {
+  for (const std::string& attack :
+       std::vector<std::string>{"a; rm -rf /", "$(touch /tmp/x)", "a\nb", "../etc", "a/../b", "-rf"}) {
     auto r = agent.post("touch", args({{"site", attack}}), "key-" + std::to_string(++n));
     REQUIRE(r);
     CHECK(r->status == 400);
@@ -546,7 +565,8 @@ TEST_CASE("concurrency limits answer 429 with Retry-After; cancel stops a run; f
 }
 
 TEST_CASE("checks pass on exit 0 and fail otherwise; health answers ok") {
-  Agent agent("checks:\n  up: { command: [/bin/true] }\n  down: { command: [/bin/sh, -c, \"echo no upstream; exit 1\"] }\n");
+  Agent agent(
+      "checks:\n  up: { command: [/bin/true] }\n  down: { command: [/bin/sh, -c, \"echo no upstream; exit 1\"] }\n");
   auto c = agent.client();
   auto r = c.Get("/v1/checks/up");
   REQUIRE(r);
@@ -562,8 +582,9 @@ TEST_CASE("checks pass on exit 0 and fail otherwise; health answers ok") {
 }
 
 TEST_CASE("shutdown lets a short run finish, interrupts a long one, and a restart reports it interrupted") {
-  Agent agent("  slow:\n    command: [/bin/sleep, \"30\"]\n  quick:\n    command: [/bin/sh, -c, \"sleep 0.3; echo done\"]\n",
-              "limits: { grace: 1s, kill-after: 1s }\n");
+  Agent agent(
+      "  slow:\n    command: [/bin/sleep, \"30\"]\n  quick:\n    command: [/bin/sh, -c, \"sleep 0.3; echo done\"]\n",
+      "limits: { grace: 1s, kill-after: 1s }\n");
   auto slow = agent.post("slow", json::object(), "k-slow");
   auto quick = agent.post("quick", json::object(), "k-quick");
   REQUIRE(slow);

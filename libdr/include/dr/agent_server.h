@@ -11,7 +11,6 @@
 // the run it already started instead of starting a second one.
 #pragma once
 
-#include <atomic>
 #include <cstddef>
 #include <map>
 #include <memory>
@@ -36,11 +35,11 @@ struct ArgSpec {
   enum class Type { string, integer, enumeration };
   std::string name;
   Type type = Type::string;
-  std::string pattern;                      // string: the whole value must match (ECMAScript)
-  std::optional<long long> min, max;        // integer bounds
-  std::vector<std::string> values;          // enum: the allowed values
-  std::optional<std::string> default_value; // absent: the argument is required
-  bool secret = false;                      // never logged, persisted or echoed in output
+  std::string pattern;                       // string: the whole value must match (ECMAScript)
+  std::optional<long long> min, max;         // integer bounds
+  std::vector<std::string> values;           // enum: the allowed values
+  std::optional<std::string> default_value;  // absent: the argument is required
+  bool secret = false;                       // never logged, persisted or echoed in output
   SourcePos pos;
 };
 
@@ -50,8 +49,8 @@ struct CommandSpec {
   std::vector<std::string> argv;  // literals and "{arg}" elements; argv[0] is always a literal
   std::map<std::string, ArgSpec> args;
   Duration timeout = 10min;
-  int concurrency = 0;                // 0: only the global limit applies
-  std::size_t output_cap = 4096;      // bytes of stdout+stderr kept (the tail)
+  int concurrency = 0;            // 0: only the global limit applies
+  std::size_t output_cap = 4096;  // bytes of stdout+stderr kept (the tail)
   SourcePos pos;
 };
 
@@ -131,7 +130,7 @@ struct RunRecord {
   std::string id;
   std::string action;
   std::string idempotency_key;
-  std::string request_digest;  // salted SHA-256 of action + arguments: a replay must match it
+  std::string request_digest;               // salted SHA-256 of action + arguments: a replay must match it
   std::map<std::string, std::string> args;  // secret values replaced by "[secret]"
   std::string state = "running";            // running|succeeded|failed|cancelled|interrupted
   std::optional<int> exit_code;

@@ -4,8 +4,8 @@
 #include <sys/types.h>
 
 #include <atomic>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <tl/expected.hpp>
 #include <vector>

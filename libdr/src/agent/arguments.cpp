@@ -45,8 +45,7 @@ tl::expected<std::string, ArgumentError> check(const ArgSpec& spec, const std::s
     return tl::unexpected(invalid(name, "is longer than " + std::to_string(max_length) + " bytes"));
   for (const char ch : value) {
     const auto c = static_cast<unsigned char>(ch);
-    if (c < 0x20 || c == 0x7F)
-      return tl::unexpected(invalid(name, "holds a control character (a newline, NUL, ...)"));
+    if (c < 0x20 || c == 0x7F) return tl::unexpected(invalid(name, "holds a control character (a newline, NUL, ...)"));
   }
   if (!valid_utf8(value)) return tl::unexpected(invalid(name, "is not valid UTF-8"));
   switch (spec.type) {
@@ -65,8 +64,7 @@ tl::expected<std::string, ArgumentError> check(const ArgSpec& spec, const std::s
       for (const auto& allowed : spec.values)
         if (value == allowed) return value;
       return tl::unexpected(invalid(name, "must be one of the values the agent declares"));
-    case ArgSpec::Type::string:
-      break;
+    case ArgSpec::Type::string: break;
   }
   // An argument that starts with '-' would be read as an option by most programs.
   if (!value.empty() && value.front() == '-') return tl::unexpected(invalid(name, "must not start with '-'"));

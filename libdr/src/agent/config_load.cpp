@@ -120,7 +120,6 @@ class Reader {
       return out;
     }
     for (const auto& item : n) {
-      std::string s;
       if (item.IsScalar()) {
         out.push_back(item.Scalar());
       } else {
@@ -152,7 +151,8 @@ ArgSpec read_arg(Reader& r, const std::string& cmd, const std::string& name, con
   a.name = name;
   a.pos = r.pos(n);
   const std::string what = "argument '" + name + "' of '" + cmd + "'";
-  if (!std::regex_match(name, kArgNameRe)) r.error(n, "argument name '" + name + "' must match " + "^[a-z][a-z0-9_-]{0,31}$");
+  if (!std::regex_match(name, kArgNameRe))
+    r.error(n, "argument name '" + name + "' must match " + "^[a-z][a-z0-9_-]{0,31}$");
   std::string type = "string";
   std::optional<YAML::Node> default_node;
   r.each(n, what, {"type", "pattern", "min", "max", "values", "default", "secret"},
@@ -180,13 +180,21 @@ ArgSpec read_arg(Reader& r, const std::string& cmd, const std::string& name, con
            }
          });
   if (!n.IsMap()) return a;
-  a.type = type == "integer" ? ArgSpec::Type::integer : type == "enum" ? ArgSpec::Type::enumeration : ArgSpec::Type::string;
+  a.type = type == "integer" ? ArgSpec::Type::integer
+           : type == "enum"  ? ArgSpec::Type::enumeration
+                             : ArgSpec::Type::string;
   if (a.type == ArgSpec::Type::string && a.pattern.empty())
-    r.error(n, what + " needs a pattern (an anchored regex such as \"^[a-z0-9-]{1,32}$\"): a string is never taken unchecked");
-  if (a.type != ArgSpec::Type::string && !a.pattern.empty()) r.error(n, "pattern applies only to string arguments (" + what + ")");
-  if (a.type != ArgSpec::Type::integer && (a.min || a.max)) r.error(n, "min and max apply only to integer arguments (" + what + ")");
-  if (a.type == ArgSpec::Type::enumeration && a.values.empty()) r.error(n, what + " is an enum and needs values: [...]");
-  if (a.type != ArgSpec::Type::enumeration && !a.values.empty()) r.error(n, "values applies only to enum arguments (" + what + ")");
+    r.error(
+        n,
+        what + " needs a pattern (an anchored regex such as \"^[a-z0-9-]{1,32}$\"): a string is never taken unchecked");
+  if (a.type != ArgSpec::Type::string && !a.pattern.empty())
+    r.error(n, "pattern applies only to string arguments (" + what + ")");
+  if (a.type != ArgSpec::Type::integer && (a.min || a.max))
+    r.error(n, "min and max apply only to integer arguments (" + what + ")");
+  if (a.type == ArgSpec::Type::enumeration && a.values.empty())
+    r.error(n, what + " is an enum and needs values: [...]");
+  if (a.type != ArgSpec::Type::enumeration && !a.values.empty())
+    r.error(n, "values applies only to enum arguments (" + what + ")");
   if (a.min && a.max && *a.min > *a.max) r.error(n, "min is above max for " + what);
   if (default_node) {
     if (default_node->IsScalar())
@@ -204,7 +212,8 @@ CommandSpec read_command(Reader& r, const std::string& kind, const std::string& 
   c.pos = r.pos(n);
   if (is_check) c.timeout = 10s;
   const std::string what = kind + " '" + name + "'";
-  if (!std::regex_match(name, kNameRe)) r.error(n, kind + " name '" + name + "' must match ^[a-z0-9][a-z0-9._-]{0,63}$");
+  if (!std::regex_match(name, kNameRe))
+    r.error(n, kind + " name '" + name + "' must match ^[a-z0-9][a-z0-9._-]{0,63}$");
   std::optional<YAML::Node> command_node;
   std::set<std::string> known = {"command", "timeout", "output-cap"};
   if (!is_check) known.insert({"args", "concurrency"});
@@ -250,7 +259,8 @@ CommandSpec read_command(Reader& r, const std::string& kind, const std::string& 
     }
   }
   for (const auto& [arg, spec] : c.args)
-    if (!used.count(arg)) r.error_at(spec.pos, "argument '" + arg + "' of " + what + " is declared but not used in its command");
+    if (!used.count(arg))
+      r.error_at(spec.pos, "argument '" + arg + "' of " + what + " is declared but not used in its command");
   return c;
 }
 
@@ -329,8 +339,7 @@ tl::expected<Config, Diagnostics> parse_config(const std::string& yaml_text, con
   if (!root["tokens"]) diags.error(top, "tokens: [FILE, ...] is required (a bearer token per file)");
   if (!root["actions"] && !root["checks"]) diags.error(top, "no actions: and no checks: the agent would do nothing");
   if (tls_node && tls_node->IsMap()) {
-    if (c.tls_cert.empty() != c.tls_key.empty())
-      r.error(*tls_node, "tls needs both cert and key");
+    if (c.tls_cert.empty() != c.tls_key.empty()) r.error(*tls_node, "tls needs both cert and key");
     if (!c.tls_client_ca.empty() && c.tls_cert.empty())
       r.error(*tls_node, "tls client-ca needs a server cert and key too");
   }

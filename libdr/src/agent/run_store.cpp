@@ -123,8 +123,8 @@ struct RunStore::Impl {
   int lock_fd = -1;
   std::string salt;
   mutable std::mutex mu;
-  std::map<std::string, RunRecord> runs;              // by id
-  std::map<std::string, std::string> id_by_key;       // idempotency key -> run id
+  std::map<std::string, RunRecord> runs;         // by id
+  std::map<std::string, std::string> id_by_key;  // idempotency key -> run id
 
   ~Impl() {
     if (lock_fd >= 0) ::close(lock_fd);

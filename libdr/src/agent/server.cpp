@@ -27,9 +27,9 @@ thread_local std::string t_run_id;
 
 void error_reply(httplib::Response& res, int status, const std::string& code, const std::string& message) {
   res.status = status;
-  res.set_content(json{{"error", {{"code", code}, {"message", message}}}}.dump(-1, ' ', false,
-                                                                              json::error_handler_t::replace),
-                  "application/json");
+  res.set_content(
+      json{{"error", {{"code", code}, {"message", message}}}}.dump(-1, ' ', false, json::error_handler_t::replace),
+      "application/json");
 }
 
 // A path or other client-chosen text in a log line: no control characters (no forged lines).
@@ -92,10 +92,11 @@ struct AgentServer::Impl {
   void access_line(const httplib::Request& req, const httplib::Response& res) {
     const auto now = clock.now();
     std::string line = format_rfc3339(clock.wall()) + " " + loggable(req.remote_addr) + ":" +
-                       std::to_string(req.remote_port) + " " + loggable(req.method, 16) + " " +
-                       loggable(req.path) + " " + std::to_string(res.status) + " ";
-    line += t_started ? std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now - *t_started).count()) + "ms"
-                      : std::string("-");
+                       std::to_string(req.remote_port) + " " + loggable(req.method, 16) + " " + loggable(req.path) +
+                       " " + std::to_string(res.status) + " ";
+    line += t_started
+                ? std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now - *t_started).count()) + "ms"
+                : std::string("-");
     line += " " + (t_run_id.empty() ? std::string("-") : t_run_id);
     t_started.reset();
     t_run_id.clear();
@@ -141,8 +142,7 @@ void AgentServer::Impl::post_run(const httplib::Request& req, httplib::Response&
                        "The Idempotency-Key must be 1 to 255 printable ASCII characters without spaces.");
 
   const auto body = json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
-  if (!body.is_object())
-    return error_reply(res, 400, "BadRequest", "The body must be a JSON object {\"args\":{...}}.");
+  if (!body.is_object()) return error_reply(res, 400, "BadRequest", "The body must be a JSON object {\"args\":{...}}.");
   std::map<std::string, std::string> args;
   for (const auto& [k, v] : body.items()) {
     if (k != "args") return error_reply(res, 400, "BadRequest", "Unknown key '" + loggable(k, 64) + "' in the body.");
@@ -165,8 +165,9 @@ void AgentServer::Impl::post_run(const httplib::Request& req, httplib::Response&
     // The IETF Idempotency-Key draft: a key reused for a different request is an error (422),
     // the same request again gets the original run.
     if (existing->action != name || existing->request_digest != digest)
-      return error_reply(res, 422, "IdempotencyKeyReused",
-                         "This Idempotency-Key was used for a different action or arguments (run " + existing->id + ").");
+      return error_reply(
+          res, 422, "IdempotencyKeyReused",
+          "This Idempotency-Key was used for a different action or arguments (run " + existing->id + ").");
     t_run_id = existing->id;
     res.status = 202;
     res.set_header("Location", "/v1/runs/" + existing->id);
@@ -185,12 +186,14 @@ void AgentServer::Impl::post_run(const httplib::Request& req, httplib::Response&
   if (draining) return error_reply(res, 503, "ShuttingDown", "The agent is shutting down; try again later.");
   const int per_action = running_per_action[name];
   if (running >= config.limits.concurrency || (spec.concurrency > 0 && per_action >= spec.concurrency)) {
-    const auto secs = std::max<long long>(1, std::chrono::duration_cast<std::chrono::seconds>(config.limits.retry_after).count());
+    const auto secs =
+        std::max<long long>(1, std::chrono::duration_cast<std::chrono::seconds>(config.limits.retry_after).count());
     res.set_header("Retry-After", std::to_string(secs));
-    return error_reply(res, 429, "TooManyRuns",
-                       running >= config.limits.concurrency
-                           ? "The agent runs as many commands as it may (" + std::to_string(config.limits.concurrency) + ")."
-                           : "'" + name + "' already runs " + std::to_string(per_action) + " time(s), its limit.");
+    return error_reply(
+        res, 429, "TooManyRuns",
+        running >= config.limits.concurrency
+            ? "The agent runs as many commands as it may (" + std::to_string(config.limits.concurrency) + ")."
+            : "'" + name + "' already runs " + std::to_string(per_action) + " time(s), its limit.");
   }
 
   RunRecord run;
@@ -294,8 +297,9 @@ void AgentServer::Impl::check(httplib::Response& res, const std::string& name) {
     std::lock_guard lock(mu);
     if (draining) return error_reply(res, 503, "ShuttingDown", "The agent is shutting down.");
     if (running >= config.limits.concurrency) {
-      res.set_header("Retry-After", std::to_string(std::max<long long>(
-                                        1, std::chrono::duration_cast<std::chrono::seconds>(config.limits.retry_after).count())));
+      res.set_header("Retry-After",
+                     std::to_string(std::max<long long>(
+                         1, std::chrono::duration_cast<std::chrono::seconds>(config.limits.retry_after).count())));
       return error_reply(res, 429, "TooManyRuns", "The agent runs as many commands as it may.");
     }
     auto started = RunningCommand::start(spec.argv);
@@ -309,7 +313,8 @@ void AgentServer::Impl::check(httplib::Response& res, const std::string& name) {
     active[key] = Active{command, ""};
     ++running;
   }
-  const CommandOutcome out = command->wait(clock, clock.now() + spec.timeout, config.limits.kill_after, spec.output_cap);
+  const CommandOutcome out =
+      command->wait(clock, clock.now() + spec.timeout, config.limits.kill_after, spec.output_cap);
   {
     std::lock_guard lock(mu);
     active.erase(key);
@@ -367,17 +372,20 @@ void AgentServer::Impl::routes() {
   });
   s.Post(R"(/v1/actions/([^/]+)/runs)",
          [this](const httplib::Request& req, httplib::Response& res) { post_run(req, res, req.matches[1].str()); });
-  s.Get(R"(/v1/runs/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) { get_run(res, req.matches[1].str()); });
+  s.Get(R"(/v1/runs/([^/]+))",
+        [this](const httplib::Request& req, httplib::Response& res) { get_run(res, req.matches[1].str()); });
   s.Post(R"(/v1/runs/([^/]+)/cancel)",
          [this](const httplib::Request& req, httplib::Response& res) { cancel_run(res, req.matches[1].str()); });
-  s.Get(R"(/v1/checks/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) { check(res, req.matches[1].str()); });
+  s.Get(R"(/v1/checks/([^/]+))",
+        [this](const httplib::Request& req, httplib::Response& res) { check(res, req.matches[1].str()); });
   s.Get("/v1/health", [this](const httplib::Request&, httplib::Response& res) { health(res); });
   s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
     if (res.status == 413)
       error_reply(res, 413, "PayloadTooLarge", "The request body is larger than the agent accepts.");
     else if (res.status == 404)
-      error_reply(res, 404, "NotFound", "The agent does not serve '" + loggable(req.method, 16) + " " + loggable(req.path) + "'.");
+      error_reply(res, 404, "NotFound",
+                  "The agent does not serve '" + loggable(req.method, 16) + " " + loggable(req.path) + "'.");
     else
       error_reply(res, res.status, "Error", "The request could not be served.");
   });
@@ -444,7 +452,8 @@ tl::expected<std::string, std::string> AgentServer::start() {
     port = http.bind_to_any_port(c.host);
     if (port < 0) return tl::unexpected("cannot listen on " + c.host + ":0");
   } else if (!http.bind_to_port(c.host, port)) {
-    return tl::unexpected("cannot listen on " + c.host + ":" + std::to_string(port) + " (in use, or not an address of this host)");
+    return tl::unexpected("cannot listen on " + c.host + ":" + std::to_string(port) +
+                          " (in use, or not an address of this host)");
   }
   impl_->serve_thread = std::thread([&http] { http.listen_after_bind(); });
   // A stop() before the accept loop runs would be lost, and shutdown's join would hang.
