@@ -20,6 +20,7 @@ complete -c edgedr -n __fish_use_subcommand -a runs -d 'The run history in the s
 complete -c edgedr -n __fish_use_subcommand -a unlock -d 'Break a runbook'\''s run lock (prints who held it)'
 complete -c edgedr -n __fish_use_subcommand -a approve -d 'Approve a manual.approve step of a running run'
 complete -c edgedr -n __fish_use_subcommand -a sim -d 'The local simulator of Azure and the agents (docs/simulator.md)'
+complete -c edgedr -n __fish_use_subcommand -a agent -d 'The on-site agent (docs/agent.md)'
 complete -c edgedr -n __fish_use_subcommand -a completion -d 'Print a shell completion script (bash, zsh or fish)'
 complete -c edgedr -n __fish_use_subcommand -a version -d 'Print the version: edgedr X.Y.Z (git SHA)'
 complete -c edgedr -n '__fish_seen_subcommand_from validate' -s h -l help -r -d 'Print this help message and exit'
@@ -160,6 +161,8 @@ complete -c edgedr -n '__fish_seen_subcommand_from approve' -l state-dir -r -d '
 complete -c edgedr -n '__fish_seen_subcommand_from approve' -F
 complete -c edgedr -n '__fish_seen_subcommand_from sim' -s h -l help -r -d 'Print this help message and exit'
 complete -c edgedr -n '__fish_seen_subcommand_from sim' -a serve
+complete -c edgedr -n '__fish_seen_subcommand_from agent' -s h -l help -r -d 'Print this help message and exit'
+complete -c edgedr -n '__fish_seen_subcommand_from agent' -a serve
 complete -c edgedr -n '__fish_seen_subcommand_from completion' -s h -l help -r -d 'Print this help message and exit'
 complete -c edgedr -n '__fish_seen_subcommand_from completion' -F
 complete -c edgedr -n '__fish_seen_subcommand_from version' -s h -l help -r -d 'Print this help message and exit'

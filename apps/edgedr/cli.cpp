@@ -38,6 +38,7 @@ void define_cli(CLI::App& app, Context& ctx, CommandRunner& run) {
   add_continue_commands(app, ctx, run);
   add_runs_commands(app, ctx, run);
   add_sim_commands(app, ctx, run);
+  add_agent_commands(app, ctx, run);
   add_completion(app, ctx, run);
   add_version(app, ctx, run);
 }

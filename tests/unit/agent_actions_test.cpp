@@ -562,3 +562,15 @@ services:
   CHECK(state["agents"][0]["runs"][0]["idempotency-key"] == b.call.idempotency_key);
   CHECK(state["agents"][0]["runs"][0]["id"] == r.outputs.at("run-id"));
 }
+
+TEST_CASE("agent.run: a run the agent records as interrupted is an ambiguous failure, like a forgotten run") {
+  ScriptedAgent agent;
+  agent.final_state = "interrupted";
+  Bench b("agent.run", agent.url(), run_params());
+  const StepResult r = b.run();
+  REQUIRE(r.status == Status::failed);
+  CHECK(r.ambiguous);  // the engine re-runs it only when the step is idempotent
+  CHECK_FALSE(r.retryable);
+  CHECK(r.error.find("stopped while 'stop-ingest' ran (run r-1)") != std::string::npos);
+  CHECK(r.error.find("unknown") != std::string::npos);
+}

@@ -352,6 +352,15 @@ class AgentRunAction final : public AgentActionBase {
     }
     if (state == "cancelled")
       return StepResult::fail("agent.run: '" + name + "' was cancelled on " + where(a) + " (run " + id + ")", false);
+    if (state == "interrupted") {
+      // The agent stopped while the command ran: like a run it no longer knows (404), whether the
+      // command finished is unknown, so only an idempotent step may run again.
+      StepResult r = StepResult::fail("agent.run: " + where(a) + " stopped while '" + name + "' ran (run " + id +
+                                          "); whether it finished is unknown",
+                                      false);
+      r.ambiguous = true;
+      return r;
+    }
     const Duration after = retry_after(r).value_or(kPollEvery);
     return StepResult::wait(Value::string(id), poll_delay(call, after),
                             "'" + name + "' " + state + " (run " + id + ")");
