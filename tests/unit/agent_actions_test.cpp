@@ -233,6 +233,7 @@ TEST_CASE("agent.run: a refused token is final and the error never shows it") {
   REQUIRE(r.status == Status::failed);
   CHECK_FALSE(r.retryable);
   CHECK(r.error == "agent.run: the agent at " + agent.url() + " refused the token (401); check the target's token");
+  CHECK(r.cause == StepResult::Cause::auth);
   CHECK_FALSE(mentions_token(r));
 
   agent.set([](ScriptedAgent& a) { a.post_status = 404; });

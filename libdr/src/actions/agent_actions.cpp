@@ -178,9 +178,12 @@ class AgentActionBase : public Action {
   static StepResult refused(const Agent& a, const HttpResponse& r, const std::string& action_name,
                             const std::string& what) {
     const std::string status = std::to_string(r.status);
-    if (r.status == 401 || r.status == 403)
-      return StepResult::fail(
+    if (r.status == 401 || r.status == 403) {
+      StepResult f = StepResult::fail(
           action_name + ": " + where(a) + " refused the token (" + status + "); check the target's token", false);
+      f.cause = StepResult::Cause::auth;  // exit 77, as for Azure
+      return f;
+    }
     std::string text = action_name + ": " + where(a) + " answered " + status + " to " + what;
     if (const auto detail = error_detail(r); !detail.empty()) text += " (" + detail + ")";
     const bool retryable = r.status == 408 || r.status == 429 || r.status >= 500;
