@@ -1,5 +1,5 @@
 // edgedr report [RUN...] [--since 90d] [--runbook NAME] [--operation OP] [--format md|html|json|junit]
-// [--output FILE]: an audit report from run journals (docs/report.md).
+// [--output FILE] [--metrics-file FILE]: an audit report from run journals (docs/report.md).
 #include <filesystem>
 #include <iostream>
 
@@ -14,7 +14,7 @@ namespace {
 
 struct ReportOptions {
   std::vector<std::string> runs;
-  std::string since, runbook, operation, format = "md", output, state_dir;
+  std::string since, runbook, operation, format = "md", output, metrics_file, state_dir;
 };
 
 // "90d" (a duration back from now) or an RFC 3339 time; nullopt when it is neither.
@@ -77,6 +77,21 @@ int report(const ReportOptions& o, const Context& ctx) {
   }
   if (records.empty() && !ctx.global.quiet) std::cerr << "edgedr: no runs match in " << state_dir << "\n";
 
+  if (!o.metrics_file.empty() && !records.empty()) {
+    // The newest run is the one reported; the others are its history (for the last success).
+    std::size_t newest = 0;
+    for (std::size_t i = 1; i < records.size(); ++i)
+      if (records[i].started > records[newest].started) newest = i;
+    std::vector<dr::report::RunRecord> history = records;
+    history.erase(history.begin() + static_cast<std::ptrdiff_t>(newest));
+    try {
+      dr::report::write_file_atomically(o.metrics_file, dr::report::prometheus_metrics(records[newest], history));
+    } catch (const std::exception& e) {
+      std::cerr << "edgedr: " << e.what() << "\n";
+      return dr::exit_code::invalid_runbook;
+    }
+  }
+
   const std::string text = dr::report::render(*format, records);
   if (o.output.empty() || o.output == "-") {
     std::cout << text;
@@ -104,6 +119,8 @@ void add_report(CLI::App& app, Context& ctx, CommandRunner& run) {
       ->check(CLI::IsMember({"failover", "failback", "drill", "backup", "restore"}));
   cmd->add_option("--format", o->format, "md, html, json or junit")->check(CLI::IsMember({"md", "markdown", "html", "json", "junit"}));
   cmd->add_option("--output", o->output, "Write the report to FILE (atomically) instead of stdout");
+  cmd->add_option("--metrics-file", o->metrics_file,
+                  "Also write Prometheus metrics of the newest run (the others as its history), atomically");
   cmd->add_option("--state-dir", o->state_dir, "Runs, journals and locks")->envname("EDGEDR_STATE_DIR");
   cmd->callback([o, &ctx, &run] { run = [o, &ctx] { return report(*o, ctx); }; });
 }
