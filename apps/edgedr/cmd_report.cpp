@@ -32,7 +32,12 @@ int report(const ReportOptions& o, const Context& ctx) {
   const auto format = dr::report::parse_format(o.format);
   const auto since = since_time(o.since, clock);
   if (!format || !since) {
-    std::cerr << "edgedr: " << (!format ? "--format must be md, html, json or junit" : "--since takes a duration back from now (90d, 12h) or an RFC 3339 time (2026-11-01T00:00:00Z), not '" + o.since + "'") << "\n";
+    std::cerr << "edgedr: "
+              << (!format ? "--format must be md, html, json or junit"
+                          : "--since takes a duration back from now (90d, 12h) or an RFC 3339 time "
+                            "(2026-11-01T00:00:00Z), not '" +
+                                o.since + "'")
+              << "\n";
     return dr::exit_code::usage;
   }
 
@@ -45,7 +50,8 @@ int report(const ReportOptions& o, const Context& ctx) {
       std::error_code ec;
       const std::string path = std::filesystem::is_regular_file(ref, ec) ? ref : store->journal_path(ref);
       if (!std::filesystem::is_regular_file(path, ec)) {
-        std::cerr << "edgedr: no run " << ref << " in " << state_dir << " and no journal file of that name (see `edgedr runs list`)\n";
+        std::cerr << "edgedr: no run " << ref << " in " << state_dir
+                  << " and no journal file of that name (see `edgedr runs list`)\n";
         return dr::exit_code::not_found;
       }
       paths.push_back(path);
@@ -64,15 +70,17 @@ int report(const ReportOptions& o, const Context& ctx) {
       continue;
     }
     // Runs named on the command line pass through the same filters as the listed ones.
-    const dr::RunSummary summary{record->run_id, record->runbook, record->operation, record->started, record->status, path};
+    const dr::RunSummary summary{record->run_id,  record->runbook, record->operation,
+                                 record->started, record->status,  path};
     if (dr::report::select_runs({summary}, selection).empty()) continue;
     if (!ctx.global.quiet)
-      std::cerr << "verified " << path << ": " << record->chain.lines << " lines, head " << record->chain.head_hash << "\n";
+      std::cerr << "verified " << path << ": " << record->chain.lines << " lines, head " << record->chain.head_hash
+                << "\n";
     records.push_back(std::move(*record));
   }
   if (broken) {
-    std::cerr << "edgedr: " << broken << " of " << paths.size()
-              << (paths.size() == 1 ? " journal" : " journals") << " failed verification; no report written\n";
+    std::cerr << "edgedr: " << broken << " of " << paths.size() << (paths.size() == 1 ? " journal" : " journals")
+              << " failed verification; no report written\n";
     return dr::exit_code::invalid_runbook;
   }
   if (records.empty() && !ctx.global.quiet) std::cerr << "edgedr: no runs match in " << state_dir << "\n";
@@ -117,7 +125,8 @@ void add_report(CLI::App& app, Context& ctx, CommandRunner& run) {
   cmd->add_option("--runbook", o->runbook, "Only runs of this runbook (name)");
   cmd->add_option("--operation", o->operation, "Only runs of this operation")
       ->check(CLI::IsMember({"failover", "failback", "drill", "backup", "restore"}));
-  cmd->add_option("--format", o->format, "md, html, json or junit")->check(CLI::IsMember({"md", "markdown", "html", "json", "junit"}));
+  cmd->add_option("--format", o->format, "md, html, json or junit")
+      ->check(CLI::IsMember({"md", "markdown", "html", "json", "junit"}));
   cmd->add_option("--output", o->output, "Write the report to FILE (atomically) instead of stdout");
   cmd->add_option("--metrics-file", o->metrics_file,
                   "Also write Prometheus metrics of the newest run (the others as its history), atomically");

@@ -21,8 +21,12 @@ using nlohmann::json;
 
 namespace {
 
-Value str(const std::string& s) { return Value::string(s); }
-Value fields(std::vector<Value::Entry> entries) { return Value::map(std::move(entries)); }
+Value str(const std::string& s) {
+  return Value::string(s);
+}
+Value fields(std::vector<Value::Entry> entries) {
+  return Value::map(std::move(entries));
+}
 
 // Writes a journal through the library's own journal API, with times set by a fake clock in
 // seconds from the run's start.
@@ -32,10 +36,10 @@ class JournalBuilder {
                           std::optional<Value> objectives = std::nullopt)
       : store_(make_local_run_store(dir_.path().string(), clock_)),
         journal_(store_->create(run_id_, std::string(64, 'a'))) {
-    std::vector<Value::Entry> f = {{"run_id", str(run_id_)},       {"runbook", str(runbook)},
+    std::vector<Value::Entry> f = {{"run_id", str(run_id_)},        {"runbook", str(runbook)},
                                    {"file", str("/rb/plant.yaml")}, {"content_hash", str(std::string(64, 'a'))},
-                                   {"operation", str(operation)},  {"user", str("alice")},
-                                   {"host", str("gw-01")},         {"simulated", Value::boolean(true)}};
+                                   {"operation", str(operation)},   {"user", str("alice")},
+                                   {"host", str("gw-01")},          {"simulated", Value::boolean(true)}};
     if (objectives) f.emplace_back("objectives", *objectives);
     journal_->append("run.started", fields(std::move(f)), true);
   }
@@ -54,7 +58,8 @@ class JournalBuilder {
                        std::vector<Value::Entry> outputs = {}) {
     at(start).event("step.intent", {{"step", str(id)}, {"action", str(action)}, {"attempt", Value::integer(1)}});
     at(end);
-    if (ok) return event("step.succeeded", {{"step", str(id)}, {"attempt", Value::integer(1)}, {"outputs", fields(outputs)}});
+    if (ok)
+      return event("step.succeeded", {{"step", str(id)}, {"attempt", Value::integer(1)}, {"outputs", fields(outputs)}});
     return event("step.failed", {{"step", str(id)},
                                  {"attempt", Value::integer(1)},
                                  {"error", str("probe got 503 <Service Unavailable> & gave up")},
@@ -114,7 +119,9 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-bool contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
+bool contains(const std::string& haystack, const std::string& needle) {
+  return haystack.find(needle) != std::string::npos;
+}
 
 std::string schema_errors(const json& doc) {
   const json schema_doc = json::parse(read_file(test::source_path("schemas/report.schema.json")));
@@ -183,7 +190,8 @@ TEST_CASE("an RTO or RPO over its objective is missed, and the run does not coun
   CHECK_FALSE(standard_drill(exact).read().score.missed());  // equal to the objective is met
 }
 
-TEST_CASE("a verification step that fails leaves no RTO, which misses an RTO objective; an unmeasured RPO is not missed") {
+TEST_CASE(
+    "a verification step that fails leaves no RTO, which misses an RTO objective; an unmeasured RPO is not missed") {
   JournalBuilder j("plant", "drill", objectives(900, 300));
   j.step("historian/drill/probe", "http.probe", 0, 100)
       .step("mes/drill/check", "agent.check", 0, 200, false)
@@ -300,7 +308,8 @@ TEST_CASE("JUnit: a suite per run, a case per forward step, the objectives case,
   const auto a = standard_drill(ok).read();
   const auto b = bad.read();
   const std::string x = report::junit_xml({a, b});
-  CHECK(x.rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"edgedr\" tests=\"8\" failures=\"2\"", 0) == 0);
+  CHECK(x.rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"edgedr\" tests=\"8\" failures=\"2\"",
+                0) == 0);
   CHECK(contains(x, "<testcase classname=\"edgedr.plant.drill\" name=\"historian/drill/probe\" time=\"300\"/>"));
   CHECK(contains(x, "<property name=\"head_hash\" value=\"" + a.chain.head_hash + "\"/>"));
   CHECK(contains(x, "<property name=\"content_hash\" value=\"" + std::string(64, 'a') + "\"/>"));
@@ -342,8 +351,8 @@ TEST_CASE("Prometheus metrics: every family with HELP and TYPE, labels escaped, 
   CHECK(contains(f, "edgedr_drill_success{runbook=\"we\\\"ird\\\\run\\nbook\"} 0\n"));
   CHECK(contains(f, "edgedr_drill_last_success_timestamp_seconds{runbook=\"we\\\"ird\\\\run\\nbook\"} 1768435200.5\n"));
   CHECK_FALSE(contains(f, "edgedr_drill_rto_seconds{"));
-  CHECK(report::prometheus_metrics(failed, {}).find("last_success_timestamp_seconds{runbook=\"we\\\"ird\\\\run\\nbook\"} 0\n") !=
-        std::string::npos);
+  CHECK(report::prometheus_metrics(failed, {})
+            .find("last_success_timestamp_seconds{runbook=\"we\\\"ird\\\\run\\nbook\"} 0\n") != std::string::npos);
 }
 
 TEST_CASE("the JSON report validates against schemas/report.schema.json and keeps unmeasured values null") {
@@ -416,7 +425,8 @@ TEST_CASE("write_file_atomically replaces the file whole and names the path when
   report::write_file_atomically(path, "one\n");
   report::write_file_atomically(path, "two\n");
   CHECK(read_file(path) == "two\n");
-  CHECK((std::filesystem::status(path).permissions() & std::filesystem::perms::others_read) != std::filesystem::perms::none);
+  CHECK((std::filesystem::status(path).permissions() & std::filesystem::perms::others_read) !=
+        std::filesystem::perms::none);
   std::size_t files = 0;
   for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir.path())) ++files;
   CHECK(files == 1);  // no temporary file left behind

@@ -46,21 +46,21 @@ struct StepRecord {
   // succeeded | failed | needs-check (nobody knows whether it happened) | skipped | in-flight
   // (the journal ends while it runs) | not-run
   std::string outcome;
-  std::string started, finished;     // RFC 3339 (first intent, last outcome); empty when unknown
-  double start_offset = 0;           // seconds from the run's start
-  double end_offset = 0;             // start_offset when it never finished
-  double seconds = 0;                // end_offset - start_offset
+  std::string started, finished;  // RFC 3339 (first intent, last outcome); empty when unknown
+  double start_offset = 0;        // seconds from the run's start
+  double end_offset = 0;          // start_offset when it never finished
+  double seconds = 0;             // end_offset - start_offset
   int attempts = 0;
-  std::string error;                 // the last failure's error (also after a later success)
+  std::string error;  // the last failure's error (also after a later success)
   std::string skip_reason;
   std::vector<std::pair<std::string, std::string>> outputs;  // as text, in journal order
-  bool verification = false;         // http.probe or agent.check
-  bool undone = false;               // its undo succeeded
-  bool critical = false;             // on the critical path (critical_path())
+  bool verification = false;                                 // http.probe or agent.check
+  bool undone = false;                                       // its undo succeeded
+  bool critical = false;                                     // on the critical path (critical_path())
 };
 
 struct UndoRecord {
-  std::string step;     // the step being undone
+  std::string step;  // the step being undone
   std::string action;
   std::string outcome;  // succeeded | failed | skipped | in-flight
   std::string started, finished;

@@ -47,7 +47,9 @@ svg .point { fill: #0969da; } svg .point.missed { fill: #a40e26; } svg .unmeasur
 }
 )";
 
-std::string e(std::string_view s) { return xml_escape(s); }
+std::string e(std::string_view s) {
+  return xml_escape(s);
+}
 
 std::string status_class(const std::string& status) {
   if (status == "succeeded") return "succeeded";
@@ -66,7 +68,9 @@ std::string run_html(const RunRecord& r, int index) {
   std::string o = "<section class=\"run\" id=\"run-" + e(r.run_id) + "\">\n";
   o += "<h2>" + e(r.runbook) + " " + e(r.operation) + " <span class=\"status " + status_class(r.status) + "\">" +
        e(r.status) + "</span></h2>\n<table class=\"facts\">\n";
-  auto row = [&](const std::string& k, const std::string& v_html) { o += "<tr><th>" + k + "</th><td>" + v_html + "</td></tr>\n"; };
+  auto row = [&](const std::string& k, const std::string& v_html) {
+    o += "<tr><th>" + k + "</th><td>" + v_html + "</td></tr>\n";
+  };
   row("Run", "<code>" + e(r.run_id) + "</code>" + (r.simulated ? " (simulated)" : ""));
   row("Runbook", e(r.runbook) + " <code>" + e(r.file) + "</code>");
   row("Content hash", "<span class=\"hash\">" + e(r.content_hash) + "</span>");
@@ -76,7 +80,8 @@ std::string run_html(const RunRecord& r, int index) {
   row("Status", e(r.status) + (r.reason.empty() ? "" : ": " + e(r.reason)));
   if (r.status != "succeeded" && !r.next.empty()) row("Next", e(r.next));
   row("Journal", "<code>" + e(r.journal) + "</code>, " + std::to_string(r.chain.lines) + " lines, hash chain " +
-                     (r.chain.ok ? "<span class=\"ok\">intact</span>" : "<span class=\"missed\">broken: " + e(r.chain.problem) + "</span>"));
+                     (r.chain.ok ? "<span class=\"ok\">intact</span>"
+                                 : "<span class=\"missed\">broken: " + e(r.chain.problem) + "</span>"));
   row("Head hash", "<span class=\"hash\">" + e(r.chain.head_hash) + "</span>");
   o += "</table>\n";
 
@@ -88,10 +93,12 @@ std::string run_html(const RunRecord& r, int index) {
        verdict(s.rpo_seconds, s.objectives.rpo_seconds, s.rpo_missed) + "</td><td>" +
        (s.rpo_step.empty() ? "no step reported a recovery point age" : "reported by " + e(s.rpo_step)) + "</td></tr>\n";
   for (const auto& svc : s.services)
-    o += "<tr><td>RTO of " + e(svc.service) + "</td><td>" + e(human_seconds(svc.seconds)) + "</td><td></td><td></td></tr>\n";
+    o += "<tr><td>RTO of " + e(svc.service) + "</td><td>" + e(human_seconds(svc.seconds)) +
+         "</td><td></td><td></td></tr>\n";
   o += "</table>\n";
 
-  o += "<h3>Timeline</h3>\n<p class=\"legend\"><span><span class=\"swatch\" style=\"background:#8cc5a0\"></span>succeeded</span>"
+  o += "<h3>Timeline</h3>\n<p class=\"legend\"><span><span class=\"swatch\" "
+       "style=\"background:#8cc5a0\"></span>succeeded</span>"
        "<span><span class=\"swatch\" style=\"background:#e5848f\"></span>failed</span>"
        "<span><span class=\"swatch\" style=\"background:#c9ced4\"></span>skipped or not finished</span>"
        "<span><span class=\"swatch\" style=\"border:2px dashed #6f42c1\"></span>undo</span>"
@@ -99,7 +106,8 @@ std::string run_html(const RunRecord& r, int index) {
   o += detail::timeline_svg(r, index);
 
   o += "<h3>Steps</h3>\n";
-  if (r.steps.empty()) o += "<p>No step ran.</p>\n";
+  if (r.steps.empty())
+    o += "<p>No step ran.</p>\n";
   else
     o += "<table>\n<tr><th>Step</th><th>Action</th><th>Started</th><th>Took</th><th>Attempts</th><th>Outcome</th>"
          "<th>Notes</th></tr>\n";
@@ -112,10 +120,11 @@ std::string run_html(const RunRecord& r, int index) {
     if (!st.error.empty()) add("error: " + e(st.error));
     if (!st.skip_reason.empty()) add(e(st.skip_reason));
     for (const auto& [k, v] : st.outputs) add("<code>" + e(k) + "</code> = " + e(v));
-    o += std::string("<tr") + (st.critical ? " class=\"critical\"" : "") + "><td><code>" + e(st.id) + "</code></td><td>" +
-         e(st.action) + "</td><td>" + e(st.started) + " (+" + num(st.start_offset) + "s)</td><td>" +
-         (st.finished.empty() ? "-" : e(human_seconds(st.seconds))) + "</td><td>" + std::to_string(st.attempts) +
-         "</td><td class=\"outcome-" + e(st.outcome) + "\">" + e(st.outcome) + "</td><td>" + notes + "</td></tr>\n";
+    o += std::string("<tr") + (st.critical ? " class=\"critical\"" : "") + "><td><code>" + e(st.id) +
+         "</code></td><td>" + e(st.action) + "</td><td>" + e(st.started) + " (+" + num(st.start_offset) +
+         "s)</td><td>" + (st.finished.empty() ? "-" : e(human_seconds(st.seconds))) + "</td><td>" +
+         std::to_string(st.attempts) + "</td><td class=\"outcome-" + e(st.outcome) + "\">" + e(st.outcome) +
+         "</td><td>" + notes + "</td></tr>\n";
   }
   if (!r.steps.empty()) o += "</table>\n";
   if (!r.undos.empty()) {
@@ -123,8 +132,8 @@ std::string run_html(const RunRecord& r, int index) {
          "<th>Notes</th></tr>\n";
     for (const auto& u : r.undos)
       o += "<tr><td><code>" + e(u.step) + "</code></td><td>" + e(u.action) + "</td><td>" + e(u.started) + "</td><td>" +
-           e(human_seconds(u.seconds)) + "</td><td class=\"outcome-" + e(u.outcome) + "\">" + e(u.outcome) + "</td><td>" +
-           e(u.error) + "</td></tr>\n";
+           e(human_seconds(u.seconds)) + "</td><td class=\"outcome-" + e(u.outcome) + "\">" + e(u.outcome) +
+           "</td><td>" + e(u.error) + "</td></tr>\n";
     o += "</table>\n";
   }
   if (!r.approvals.empty()) {
@@ -158,7 +167,8 @@ std::string html(const std::vector<RunRecord>& runs) {
        ". Every journal's hash chain was verified; its head hash, kept elsewhere, proves later that the journal is the "
        "one that was written.</p>\n";
   if (runs.size() > 1) {
-    o += "<table>\n<tr><th>Run</th><th>Runbook</th><th>Operation</th><th>Started</th><th>By</th><th>Status</th><th>RTO</th></tr>\n";
+    o += "<table>\n<tr><th>Run</th><th>Runbook</th><th>Operation</th><th>Started</th><th>By</th><th>Status</"
+         "th><th>RTO</th></tr>\n";
     for (const auto& r : runs)
       o += "<tr><td><a href=\"#run-" + e(r.run_id) + "\"><code>" + e(r.run_id) + "</code></a></td><td>" + e(r.runbook) +
            "</td><td>" + e(r.operation) + "</td><td>" + e(r.started) + "</td><td>" + e(r.user) + "@" + e(r.host) +

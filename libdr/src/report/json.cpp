@@ -9,7 +9,9 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-Json opt(const std::optional<double>& v) { return v ? Json(*v) : Json(nullptr); }
+Json opt(const std::optional<double>& v) {
+  return v ? Json(*v) : Json(nullptr);
+}
 
 Json steps_json(const RunRecord& r) {
   Json steps = Json::array();
@@ -49,11 +51,8 @@ Json run_json(const RunRecord& r) {
                      {"error", u.error}});
   Json approvals = Json::array();
   for (const auto& a : r.approvals)
-    approvals.push_back({{"step", a.step},
-                         {"message", a.message},
-                         {"requested", a.requested},
-                         {"by", a.by},
-                         {"granted", a.granted}});
+    approvals.push_back(
+        {{"step", a.step}, {"message", a.message}, {"requested", a.requested}, {"by", a.by}, {"granted", a.granted}});
   Json rollbacks = Json::array();
   for (const auto& b : r.rollbacks)
     rollbacks.push_back({{"reason", b.reason},
@@ -64,42 +63,40 @@ Json run_json(const RunRecord& r) {
   const Score& s = r.score;
   Json services = Json::array();
   for (const auto& svc : s.services) services.push_back({{"service", svc.service}, {"rto_seconds", opt(svc.seconds)}});
-  return {{"run_id", r.run_id},
-          {"runbook", r.runbook},
-          {"file", r.file},
-          {"content_hash", r.content_hash},
-          {"operation", r.operation},
-          {"user", r.user},
-          {"host", r.host},
-          {"simulated", r.simulated},
-          {"started", r.started},
-          {"finished", r.finished},
-          {"status", r.status},
-          {"reason", r.reason},
-          {"next", r.next},
-          {"seconds", opt(r.seconds)},
-          {"journal",
-           {{"path", r.journal},
-            {"chain_ok", r.chain.ok},
-            {"lines", r.chain.lines},
-            {"head_hash", r.chain.head_hash}}},
-          {"objectives", {{"rto_seconds", opt(r.objectives.rto_seconds)}, {"rpo_seconds", opt(r.objectives.rpo_seconds)}}},
-          {"score",
-           {{"rto_seconds", opt(s.rto_seconds)},
-            {"rto_basis", s.rto_basis},
-            {"rpo_seconds", opt(s.rpo_seconds)},
-            {"rpo_step", s.rpo_step},
-            {"rto_missed", s.rto_missed},
-            {"rpo_missed", s.rpo_missed},
-            {"missed", s.missed()},
-            {"verification_steps", s.verification_steps},
-            {"verification_passed", s.verification_passed},
-            {"services", services}}},
-          {"critical_path", critical_path(r)},
-          {"steps", steps_json(r)},
-          {"undos", undos},
-          {"approvals", approvals},
-          {"rollbacks", rollbacks}};
+  return {
+      {"run_id", r.run_id},
+      {"runbook", r.runbook},
+      {"file", r.file},
+      {"content_hash", r.content_hash},
+      {"operation", r.operation},
+      {"user", r.user},
+      {"host", r.host},
+      {"simulated", r.simulated},
+      {"started", r.started},
+      {"finished", r.finished},
+      {"status", r.status},
+      {"reason", r.reason},
+      {"next", r.next},
+      {"seconds", opt(r.seconds)},
+      {"journal",
+       {{"path", r.journal}, {"chain_ok", r.chain.ok}, {"lines", r.chain.lines}, {"head_hash", r.chain.head_hash}}},
+      {"objectives", {{"rto_seconds", opt(r.objectives.rto_seconds)}, {"rpo_seconds", opt(r.objectives.rpo_seconds)}}},
+      {"score",
+       {{"rto_seconds", opt(s.rto_seconds)},
+        {"rto_basis", s.rto_basis},
+        {"rpo_seconds", opt(s.rpo_seconds)},
+        {"rpo_step", s.rpo_step},
+        {"rto_missed", s.rto_missed},
+        {"rpo_missed", s.rpo_missed},
+        {"missed", s.missed()},
+        {"verification_steps", s.verification_steps},
+        {"verification_passed", s.verification_passed},
+        {"services", services}}},
+      {"critical_path", critical_path(r)},
+      {"steps", steps_json(r)},
+      {"undos", undos},
+      {"approvals", approvals},
+      {"rollbacks", rollbacks}};
 }
 
 }  // namespace

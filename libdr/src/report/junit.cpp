@@ -17,7 +17,9 @@ std::string attr(std::string_view name, std::string_view value) {
 }
 
 // SUREFIRE_TIME allows digits and a fraction only: never negative.
-std::string seconds_attr(double v) { return num(std::max(0.0, v)); }
+std::string seconds_attr(double v) {
+  return num(std::max(0.0, v));
+}
 
 struct Case {
   std::string name;
@@ -124,17 +126,18 @@ std::string junit_xml(const std::vector<RunRecord>& runs) {
         {"chain", r.chain.ok ? "intact" : r.chain.problem},
         {"simulated", r.simulated ? "true" : "false"},
     };
-    for (const auto& [name, value] : props)
-      s += "      <property" + attr("name", name) + attr("value", value) + "/>\n";
+    for (const auto& [name, value] : props) s += "      <property" + attr("name", name) + attr("value", value) + "/>\n";
     s += "    </properties>\n";
     for (const auto& c : cases) {
-      s += "    <testcase" + attr("classname", classname) + attr("name", c.name) + attr("time", seconds_attr(c.seconds));
+      s +=
+          "    <testcase" + attr("classname", classname) + attr("name", c.name) + attr("time", seconds_attr(c.seconds));
       if (c.kind.empty() && c.body.empty()) {
         s += "/>\n";
         continue;
       }
       s += ">\n";
-      if (c.kind == "skipped") s += "      <skipped" + attr("message", c.message) + "/>\n";
+      if (c.kind == "skipped")
+        s += "      <skipped" + attr("message", c.message) + "/>\n";
       else if (!c.kind.empty())
         s += "      <" + c.kind + attr("type", c.type) + attr("message", c.message) + ">" + xml_escape(c.body) + "</" +
              c.kind + ">\n";

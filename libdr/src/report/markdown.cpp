@@ -37,15 +37,19 @@ std::string run_md(const RunRecord& r) {
 
   const Score& s = r.score;
   o += "\n### Objectives\n\n";
-  o += "- RTO: " + human_seconds(s.rto_seconds) + ", " + verdict(s.rto_seconds, s.objectives.rto_seconds, s.rto_missed) +
-       "; " + md_escape(s.rto_basis) + "\n";
-  o += "- RPO: " + human_seconds(s.rpo_seconds) + ", " + verdict(s.rpo_seconds, s.objectives.rpo_seconds, s.rpo_missed) +
+  o += "- RTO: " + human_seconds(s.rto_seconds) + ", " +
+       verdict(s.rto_seconds, s.objectives.rto_seconds, s.rto_missed) + "; " + md_escape(s.rto_basis) + "\n";
+  o += "- RPO: " + human_seconds(s.rpo_seconds) + ", " +
+       verdict(s.rpo_seconds, s.objectives.rpo_seconds, s.rpo_missed) +
        (s.rpo_step.empty() ? "" : "; reported by " + md_escape(s.rpo_step)) + "\n";
-  for (const auto& svc : s.services) o += "- RTO of " + md_escape(svc.service) + ": " + human_seconds(svc.seconds) + "\n";
+  for (const auto& svc : s.services)
+    o += "- RTO of " + md_escape(svc.service) + ": " + human_seconds(svc.seconds) + "\n";
 
   o += "\n### Steps\n\n";
-  if (r.steps.empty()) o += "No step ran.\n";
-  else o += "| Step | Action | Start | Took | Attempts | Outcome | Notes |\n|---|---|---|---|---|---|---|\n";
+  if (r.steps.empty())
+    o += "No step ran.\n";
+  else
+    o += "| Step | Action | Start | Took | Attempts | Outcome | Notes |\n|---|---|---|---|---|---|---|\n";
   for (const auto& st : r.steps) {
     std::string notes;
     if (st.critical) notes += "critical path";

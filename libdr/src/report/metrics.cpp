@@ -21,10 +21,14 @@ namespace {
 std::string label_value(std::string_view v) {
   std::string out;
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -71,7 +75,8 @@ std::string prometheus_metrics(const RunRecord& run, const std::vector<RunRecord
            "When a run of the runbook last succeeded within its objectives (Unix time; 0: never).");
   m.sample("edgedr_drill_last_success_timestamp_seconds", rb, last_success.value_or(0));
 
-  m.family("edgedr_drill_rto_seconds", "Measured RTO of the last run: run start to the last verification step passing.");
+  m.family("edgedr_drill_rto_seconds",
+           "Measured RTO of the last run: run start to the last verification step passing.");
   if (run.score.rto_seconds) m.sample("edgedr_drill_rto_seconds", rb, *run.score.rto_seconds);
   m.family("edgedr_drill_rto_objective_seconds", "The runbook's RTO objective.");
   if (run.objectives.rto_seconds) m.sample("edgedr_drill_rto_objective_seconds", rb, *run.objectives.rto_seconds);

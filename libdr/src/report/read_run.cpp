@@ -37,7 +37,9 @@ double offset(const std::optional<Clock::wall_time>& origin, const std::string& 
   return std::chrono::duration<double>(*t - *origin).count();
 }
 
-bool is_verification(const std::string& action) { return action == "http.probe" || action == "agent.check"; }
+bool is_verification(const std::string& action) {
+  return action == "http.probe" || action == "agent.check";
+}
 
 }  // namespace
 

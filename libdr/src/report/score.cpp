@@ -18,11 +18,14 @@ Score score(const RunRecord& run) {
   std::map<std::string, std::size_t> service_index;
   for (const auto& step : run.steps) {
     const bool ok = step.outcome == "succeeded";
-    if (ok) last_forward = std::max(last_forward.value_or(step.end_offset), step.end_offset);
-    else if (step.outcome != "skipped") forward_failed = true;
+    if (ok)
+      last_forward = std::max(last_forward.value_or(step.end_offset), step.end_offset);
+    else if (step.outcome != "skipped")
+      forward_failed = true;
     if (!step.verification) continue;
     ++s.verification_steps;
-    if (service_index.try_emplace(step.service, s.services.size()).second) s.services.push_back({step.service, std::nullopt});
+    if (service_index.try_emplace(step.service, s.services.size()).second)
+      s.services.push_back({step.service, std::nullopt});
     if (ok) {
       ++s.verification_passed;
       last_verification = std::max(last_verification.value_or(step.end_offset), step.end_offset);
@@ -36,8 +39,10 @@ Score score(const RunRecord& run) {
     bool all = true;
     for (const auto& step : run.steps) {
       if (!step.verification || step.service != service.service) continue;
-      if (step.outcome != "succeeded") all = false;
-      else last = std::max(last.value_or(step.end_offset), step.end_offset);
+      if (step.outcome != "succeeded")
+        all = false;
+      else
+        last = std::max(last.value_or(step.end_offset), step.end_offset);
     }
     if (all) service.seconds = last;
   }

@@ -20,13 +20,18 @@ double tick_step(double max, int count) {
   return 10 * mag;
 }
 
-std::string n(double v) { return num(v); }
+std::string n(double v) {
+  return num(v);
+}
 
 std::string step_class(const StepRecord& s) {
   std::string c = "bar ";
-  if (s.outcome == "succeeded") c += "ok";
-  else if (s.outcome == "failed" || s.outcome == "needs-check") c += "failed";
-  else c += "other";
+  if (s.outcome == "succeeded")
+    c += "ok";
+  else if (s.outcome == "failed" || s.outcome == "needs-check")
+    c += "failed";
+  else
+    c += "other";
   if (s.critical) c += " critical";
   return c;
 }
@@ -99,8 +104,8 @@ std::string trend_svg(const Trend& t, int index) {
   const double step = tick_step(max_v, 5);
   for (double v = 0; v <= max_v; v += step)
     o += "<line class=\"grid\" x1=\"" + n(left) + "\" y1=\"" + n(y(v)) + "\" x2=\"" + n(left + plot_w) + "\" y2=\"" +
-         n(y(v)) + "\"/><text class=\"tick\" x=\"" + n(left - 6) + "\" y=\"" + n(y(v) + 4) +
-         "\" text-anchor=\"end\">" + xml_escape(human_seconds(v)) + "</text>\n";
+         n(y(v)) + "\"/><text class=\"tick\" x=\"" + n(left - 6) + "\" y=\"" + n(y(v) + 4) + "\" text-anchor=\"end\">" +
+         xml_escape(human_seconds(v)) + "</text>\n";
   // The objective as a line (a step line when it changed between runs).
   std::string objective;
   for (std::size_t i = 0; i < count; ++i)

@@ -16,8 +16,10 @@ std::string xml_escape(std::string_view s) {
       case '"': out += "&quot;"; break;
       case '\'': out += "&#39;"; break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n') out += "\xEF\xBF\xBD";
-        else out += c;
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n')
+          out += "\xEF\xBF\xBD";
+        else
+          out += c;
     }
   }
   return out;
@@ -26,10 +28,12 @@ std::string xml_escape(std::string_view s) {
 std::string md_escape(std::string_view s) {
   std::string out;
   for (char c : s) {
-    if (c == '\n' || c == '\r') out += ' ';
+    if (c == '\n' || c == '\r')
+      out += ' ';
     else if (c == '|' || c == '`' || c == '*' || c == '_' || c == '<' || c == '>' || c == '[' || c == ']' || c == '\\')
       out += std::string("\\") + c;
-    else out += c;
+    else
+      out += c;
   }
   return out;
 }
