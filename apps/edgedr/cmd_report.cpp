@@ -87,9 +87,11 @@ int report(const ReportOptions& o, const Context& ctx) {
 
   if (!o.metrics_file.empty() && !records.empty()) {
     // The newest run is the one reported; the others are its history (for the last success).
+    // Newest by run id, which is the real start time: a simulated run's events carry simulated
+    // time, which runs ahead of the real clock.
     std::size_t newest = 0;
     for (std::size_t i = 1; i < records.size(); ++i)
-      if (records[i].started > records[newest].started) newest = i;
+      if (records[i].run_id > records[newest].run_id) newest = i;
     std::vector<dr::report::RunRecord> history = records;
     history.erase(history.begin() + static_cast<std::ptrdiff_t>(newest));
     try {

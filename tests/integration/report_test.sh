@@ -25,8 +25,12 @@ PYJ=$(python_with jsonschema)
 
 expect_code 0 "a simulated failover of the lab" "$EDGEDR" failover "$RB" --simulate --yes --state-dir "$STATE" --input lab-dir="$LAB"
 OK_RUN=$(run_id_of "$STATE")
+# Run ids name the start time to the second; the metrics below take the run with the greatest id
+# as the newest, so the second run must start in a later second.
+sleep 1
 expect_code 1 "a failover broken at MES rolls back" "$EDGEDR" failover "$RB" --yes --state-dir "$STATE" --input lab-dir="$LAB" --input break=mes
-BAD_RUN=$(run_id_of "$STATE")
+# The other run (`runs list` sorts by the first event's time, and a simulated run's time runs ahead).
+BAD_RUN=$(ls "$STATE/runs" | grep -v "^$OK_RUN\$")
 run "$EDGEDR" runs verify "$OK_RUN" --state-dir "$STATE" -o json
 echo "$out" >"$TMP/verify.json"
 OK_HEAD=$(json_get "$TMP/verify.json" 'd["head_hash"]')
@@ -88,8 +92,10 @@ fi
 # JSON: the documented document.
 expect_code 0 "report --format json" "$EDGEDR" report --format json --state-dir "$STATE"
 echo "$out" >"$TMP/report.json"
-expect_eq "$(json_get "$TMP/report.json" 'd["runs"][0]["journal"]["head_hash"]')" "$OK_HEAD" "JSON carries the head hash"
-expect_eq "$(json_get "$TMP/report.json" 'd["runs"][1]["status"]')" "rolled-back" "JSON carries the status"
+run_json() { json_get "$TMP/report.json" "[r for r in d['runs'] if r['run_id'] == '$1'][0]$2"; }
+expect_eq "$(run_json "$OK_RUN" '["journal"]["head_hash"]')" "$OK_HEAD" "JSON carries the head hash"
+expect_eq "$(run_json "$BAD_RUN" '["status"]')" "rolled-back" "JSON carries the status"
+expect_eq "$(run_json "$BAD_RUN" '["rollbacks"][0]["outcome"]')" "complete" "JSON carries the rollback"
 if [ -n "$PYJ" ]; then
   "$PYJ" -c 'import json, sys, jsonschema; jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))' \
     "$TMP/report.json" "$SRC/schemas/report.schema.json" 2>"$TMP/schema.err" && pass ||

@@ -438,3 +438,24 @@ TEST_CASE("write_file_atomically replaces the file whole and names the path when
     CHECK(contains(e.what(), missing));
   }
 }
+
+TEST_CASE("read_history reads the earlier runs of one runbook and operation and reports the unreadable ones") {
+  JournalBuilder a("plant", "drill", objectives(900, 300));
+  JournalBuilder b("plant", "failover");
+  standard_drill(a);
+  b.finish(1, "succeeded");
+  const std::vector<RunSummary> listing = {
+      {"r1", "plant", "drill", "2026-01-01T00:00:00.000Z", "succeeded", a.path()},
+      {"r2", "plant", "failover", "2026-01-01T00:00:00.000Z", "succeeded", b.path()},
+      {"r3", "plant", "drill", "2026-01-02T00:00:00.000Z", "succeeded", a.path() + ".gone"},
+      {"r4", "plant", "drill", "2026-01-03T00:00:00.000Z", "running", a.path()},
+  };
+  std::vector<std::string> problems;
+  const auto history = report::read_history(listing, "plant", "drill", "r4", &problems);
+  REQUIRE(history.size() == 1);
+  CHECK(history[0].score.rto_seconds == 720);
+  REQUIRE(problems.size() == 1);
+  CHECK(contains(problems[0], ".gone"));
+  CHECK(report::prometheus_metrics(history[0], history).find("edgedr_drill_success{runbook=\"plant\"} 1") !=
+        std::string::npos);
+}

@@ -125,6 +125,13 @@ struct RunRecord {
 // no run.started event.
 tl::expected<RunRecord, std::string> read_run(const std::string& journal_path);
 
+// The earlier runs of `runbook`'s `operation` in a store's listing (RunStore::list()), read with
+// read_run, oldest first, leaving out `except_run_id`: the history prometheus_metrics() takes.
+// A journal that fails to read is left out, and its error appended to `problems` when given.
+std::vector<RunRecord> read_history(const std::vector<RunSummary>& runs, const std::string& runbook,
+                                    const std::string& operation, const std::string& except_run_id = {},
+                                    std::vector<std::string>* problems = nullptr);
+
 // The record of already-verified events (read_run's second half; tests build journals in memory).
 RunRecord record_from_events(const std::vector<JournalEvent>& events, const ChainCheck& chain,
                              const std::string& journal_path = {});

@@ -31,7 +31,7 @@ svg .tick { fill: #57606a; } svg .label { fill: #1b1f24; }
 svg .bar.ok { fill: #8cc5a0; } svg .bar.failed { fill: #e5848f; } svg .bar.other { fill: #c9ced4; }
 svg .bar.critical { stroke: #1b1f24; stroke-width: 2; }
 svg .bar.undo { fill: #fff; stroke: #6f42c1; stroke-width: 1.5; stroke-dasharray: 4 2; }
-svg .bar.undo.failed { stroke: #a40e26; }
+svg .bar.undo.failed { stroke: #a40e26; } svg .bar.undo.other { stroke: #8c959f; }
 svg .objective { fill: none; stroke: #a40e26; stroke-width: 1.5; stroke-dasharray: 6 3; }
 svg .rto { fill: none; stroke: #0969da; stroke-width: 2; }
 svg .point { fill: #0969da; } svg .point.missed { fill: #a40e26; } svg .unmeasured { fill: #a40e26; font-size: 14px; }
@@ -101,7 +101,8 @@ std::string run_html(const RunRecord& r, int index) {
        "style=\"background:#8cc5a0\"></span>succeeded</span>"
        "<span><span class=\"swatch\" style=\"background:#e5848f\"></span>failed</span>"
        "<span><span class=\"swatch\" style=\"background:#c9ced4\"></span>skipped or not finished</span>"
-       "<span><span class=\"swatch\" style=\"border:2px dashed #6f42c1\"></span>undo</span>"
+       "<span><span class=\"swatch\" style=\"border:2px dashed #6f42c1\"></span>undo (grey: nothing to undo; red: "
+       "failed)</span>"
        "<span><span class=\"swatch\" style=\"border:2px solid #1b1f24\"></span>critical path</span></p>\n";
   o += detail::timeline_svg(r, index);
 

@@ -209,4 +209,19 @@ tl::expected<RunRecord, std::string> read_run(const std::string& journal_path) {
   return record_from_events(v.events, chain, journal_path);
 }
 
+std::vector<RunRecord> read_history(const std::vector<RunSummary>& runs, const std::string& runbook,
+                                    const std::string& operation, const std::string& except_run_id,
+                                    std::vector<std::string>* problems) {
+  std::vector<RunRecord> out;
+  for (const auto& summary : runs) {
+    if (summary.runbook != runbook || summary.operation != operation || summary.run_id == except_run_id) continue;
+    auto record = read_run(summary.path);
+    if (record)
+      out.push_back(std::move(*record));
+    else if (problems)
+      problems->push_back(record.error());
+  }
+  return out;
+}
+
 }  // namespace dr::report

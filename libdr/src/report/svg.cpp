@@ -75,13 +75,17 @@ std::string timeline_svg(const RunRecord& r, int index) {
         s.id + " (" + s.action + "): " + s.outcome + ", " + human_seconds(s.seconds) + " from +" +
             human_seconds(s.start_offset) + (s.critical ? ", on the critical path" : ""));
   for (const auto& u : r.undos)
-    bar("undo " + u.step, std::string("bar undo") + (u.outcome == "succeeded" ? "" : " failed"), u.start_offset,
-        u.end_offset, "undo of " + u.step + " (" + u.action + "): " + u.outcome + ", " + human_seconds(u.seconds));
+    bar("undo " + u.step,
+        std::string("bar undo") + (u.outcome == "failed"      ? " failed"
+                                   : u.outcome == "succeeded" ? ""
+                                                              : " other"),
+        u.start_offset, u.end_offset,
+        "undo of " + u.step + " (" + u.action + "): " + u.outcome + ", " + human_seconds(u.seconds));
   return o + "</svg>\n";
 }
 
 std::string trend_svg(const Trend& t, int index) {
-  constexpr double left = 70, plot_w = 640, plot_h = 200, top = 20, bottom = 60, right = 30;
+  constexpr double left = 70, plot_w = 620, plot_h = 200, top = 20, bottom = 40, right = 60;
   double max_v = 0;
   for (const auto& p : t.points) {
     max_v = std::max(max_v, p.rto_seconds.value_or(0));
