@@ -459,3 +459,32 @@ TEST_CASE("read_history reads the earlier runs of one runbook and operation and 
   CHECK(report::prometheus_metrics(history[0], history).find("edgedr_drill_success{runbook=\"plant\"} 1") !=
         std::string::npos);
 }
+
+TEST_CASE("a drill whose cleanup did not complete reads rollback-incomplete, and JUnit fails its rollback case") {
+  JournalBuilder j("plant", "drill", objectives(900, std::nullopt));
+  j.step("historian/drill/test-failover", "site-recovery.test-failover", 0, 300)
+      .step("historian/drill/probe", "http.probe", 300, 400)
+      .at(401)
+      .event("rollback.started", {{"reason", str("drill cleanup")}, {"cleanup", Value::boolean(true)}})
+      .undo("historian/drill/test-failover", 402, 500, false)
+      .at(501)
+      .event("rollback.finished", {{"status", str("incomplete")}})
+      .event("run.paused", {{"reason", str("the cleanup of historian/drill/test-failover failed")}});
+  const auto r = j.read();
+  CHECK(r.status == "rollback-incomplete");             // as `runs show` says it
+  CHECK_FALSE(r.seconds);                               // never finished
+  CHECK(*r.score.rto_seconds == doctest::Approx(400));  // the drill itself recovered in time
+  CHECK_FALSE(r.score.missed());
+  CHECK_FALSE(r.succeeded());
+  CHECK_FALSE(r.steps[0].undone);
+  REQUIRE(r.undos.size() == 1);
+  CHECK(r.undos[0].outcome == "failed");
+  CHECK(r.rollbacks[0].outcome == "incomplete");
+  const std::string x = report::junit_xml({r});
+  CHECK(contains(x, "<failure type=\"rollback-incomplete\""));
+  CHECK(contains(x, "failures=\"1\""));
+  const std::string m = report::prometheus_metrics(r, {});
+  CHECK(contains(m, "edgedr_drill_success{runbook=\"plant\"} 0\n"));
+  CHECK(contains(m, "edgedr_drill_last_success_timestamp_seconds{runbook=\"plant\"} 0\n"));
+  CHECK_FALSE(contains(m, "edgedr_drill_rpo_objective_seconds{"));
+}
