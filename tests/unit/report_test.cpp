@@ -488,3 +488,26 @@ TEST_CASE("a drill whose cleanup did not complete reads rollback-incomplete, and
   CHECK(contains(m, "edgedr_drill_last_success_timestamp_seconds{runbook=\"plant\"} 0\n"));
   CHECK_FALSE(contains(m, "edgedr_drill_rpo_objective_seconds{"));
 }
+
+TEST_CASE("who resumed or rolled back a run later is part of its record") {
+  JournalBuilder j("plant", "failover");
+  j.step("a/failover/one", "exec", 0, 10)
+      .at(11)
+      .event("run.interrupted", {})
+      .at(100)
+      .event("run.resumed", {{"user", str("bob")}, {"host", str("gw-02")}})
+      .at(200)
+      .event("run.resumed", {{"user", str("carol")}, {"host", str("gw-03")}, {"for", str("rollback")}})
+      .undo("a/failover/one", 201, 210)
+      .finish(211, "rolled-back");
+  const auto r = j.read();
+  REQUIRE(r.resumes.size() == 2);
+  CHECK(r.resumes[0].user == "bob");
+  CHECK_FALSE(r.resumes[0].rollback);
+  CHECK(r.resumes[1].host == "gw-03");
+  CHECK(r.resumes[1].rollback);
+  CHECK(contains(report::markdown({r}), "| Rolled back | 2026-01-01T00:03:20.000Z by carol on gw-03 |"));
+  const json doc = json::parse(report::json({r}));
+  CHECK(schema_errors(doc) == "");
+  CHECK(doc["runs"][0]["resumes"][1]["rollback"] == true);
+}

@@ -80,6 +80,12 @@ struct Rollback {
   std::string outcome;  // complete | incomplete | unfinished (no rollback.finished)
 };
 
+// A later `edgedr resume` or `edgedr rollback` of the run (run.resumed): who continued it, when.
+struct Resume {
+  std::string at, user, host;
+  bool rollback = false;  // `edgedr rollback RUN` rather than `edgedr resume RUN`
+};
+
 struct ServiceRto {
   std::string service;
   std::optional<double> seconds;  // none when one of its verification steps did not succeed
@@ -114,6 +120,7 @@ struct RunRecord {
   std::vector<UndoRecord> undos;  // in the order they ran
   std::vector<Approval> approvals;
   std::vector<Rollback> rollbacks;
+  std::vector<Resume> resumes;
   Objectives objectives;
   Score score;  // score(*this), filled in by read_run/record_from_events
   // A run that did what it was asked: status succeeded and no objective missed.

@@ -76,6 +76,8 @@ std::string run_html(const RunRecord& r, int index) {
   row("Content hash", "<span class=\"hash\">" + e(r.content_hash) + "</span>");
   row("Run by", e(r.user) + " on " + e(r.host));
   row("Started", e(r.started));
+  for (const auto& c : r.resumes)
+    row(c.rollback ? "Rolled back" : "Resumed", e(c.at) + " by " + e(c.user) + " on " + e(c.host));
   row("Finished", e(r.finished) + (r.seconds ? " (" + e(human_seconds(*r.seconds)) + ")" : " (not finished)"));
   row("Status", e(r.status) + (r.reason.empty() ? "" : ": " + e(r.reason)));
   if (r.status != "succeeded" && !r.next.empty()) row("Next", e(r.next));

@@ -60,6 +60,9 @@ Json run_json(const RunRecord& r) {
                          {"started", b.started},
                          {"finished", b.finished},
                          {"outcome", b.outcome}});
+  Json resumes = Json::array();
+  for (const auto& c : r.resumes)
+    resumes.push_back({{"at", c.at}, {"user", c.user}, {"host", c.host}, {"rollback", c.rollback}});
   const Score& s = r.score;
   Json services = Json::array();
   for (const auto& svc : s.services) services.push_back({{"service", svc.service}, {"rto_seconds", opt(svc.seconds)}});
@@ -96,7 +99,8 @@ Json run_json(const RunRecord& r) {
       {"steps", steps_json(r)},
       {"undos", undos},
       {"approvals", approvals},
-      {"rollbacks", rollbacks}};
+      {"rollbacks", rollbacks},
+      {"resumes", resumes}};
 }
 
 }  // namespace

@@ -28,6 +28,9 @@ std::string run_md(const RunRecord& r) {
   row("Operation", md_escape(r.operation));
   row("Run by", md_escape(r.user) + " on " + md_escape(r.host));
   row("Started", md_escape(r.started));
+  for (const auto& c : r.resumes)
+    row(c.rollback ? "Rolled back" : "Resumed",
+        md_escape(c.at) + " by " + md_escape(c.user) + " on " + md_escape(c.host));
   row("Finished", md_escape(r.finished) + (r.seconds ? " (" + human_seconds(*r.seconds) + ")" : " (not finished)"));
   row("Status", md_escape(r.status) + (r.reason.empty() ? "" : ": " + md_escape(r.reason)));
   if (r.status != "succeeded" && !r.next.empty()) row("Next", md_escape(r.next));

@@ -181,6 +181,8 @@ RunRecord record_from_events(const std::vector<JournalEvent>& events, const Chai
       if (r.rollbacks.empty()) r.rollbacks.push_back({"", false, "", "", ""});
       r.rollbacks.back().finished = e.ts;
       r.rollbacks.back().outcome = text(f, "status");
+    } else if (e.type == "run.resumed") {
+      r.resumes.push_back({e.ts, text(f, "user"), text(f, "host"), text(f, "for") == "rollback"});
     } else if (e.type == "run.finished") {
       r.finished = e.ts;
       r.seconds = number(f.find("seconds"));
