@@ -19,6 +19,7 @@ complete -c edgedr -n __fish_use_subcommand -a rollback -d 'Undo what a run did,
 complete -c edgedr -n __fish_use_subcommand -a runs -d 'The run history in the state directory'
 complete -c edgedr -n __fish_use_subcommand -a unlock -d 'Break a runbook'\''s run lock (prints who held it)'
 complete -c edgedr -n __fish_use_subcommand -a approve -d 'Approve a manual.approve step of a running run'
+complete -c edgedr -n __fish_use_subcommand -a report -d 'Audit report from run journals; verifies each journal'\''s hash chain'
 complete -c edgedr -n __fish_use_subcommand -a sim -d 'The local simulator of Azure and the agents (docs/simulator.md)'
 complete -c edgedr -n __fish_use_subcommand -a agent -d 'The on-site agent (docs/agent.md)'
 complete -c edgedr -n __fish_use_subcommand -a completion -d 'Print a shell completion script (bash, zsh or fish)'
@@ -159,6 +160,15 @@ complete -c edgedr -n '__fish_seen_subcommand_from approve' -s h -l help -r -d '
 complete -c edgedr -n '__fish_seen_subcommand_from approve' -l as -r -d 'Who approves (default user@host)'
 complete -c edgedr -n '__fish_seen_subcommand_from approve' -l state-dir -r -d 'Runs, journals and locks'
 complete -c edgedr -n '__fish_seen_subcommand_from approve' -F
+complete -c edgedr -n '__fish_seen_subcommand_from report' -s h -l help -r -d 'Print this help message and exit'
+complete -c edgedr -n '__fish_seen_subcommand_from report' -l since -r -d 'Only runs started since: a duration back from now (90d) or an RFC 3339 time'
+complete -c edgedr -n '__fish_seen_subcommand_from report' -l runbook -r -d 'Only runs of this runbook (name)'
+complete -c edgedr -n '__fish_seen_subcommand_from report' -l operation -r -d 'Only runs of this operation'
+complete -c edgedr -n '__fish_seen_subcommand_from report' -l format -r -d 'md, html, json or junit'
+complete -c edgedr -n '__fish_seen_subcommand_from report' -l output -r -d 'Write the report to FILE (atomically) instead of stdout'
+complete -c edgedr -n '__fish_seen_subcommand_from report' -l metrics-file -r -d 'Also write Prometheus metrics of the newest run (the others as its history), atomically'
+complete -c edgedr -n '__fish_seen_subcommand_from report' -l state-dir -r -d 'Runs, journals and locks'
+complete -c edgedr -n '__fish_seen_subcommand_from report' -F
 complete -c edgedr -n '__fish_seen_subcommand_from sim' -s h -l help -r -d 'Print this help message and exit'
 complete -c edgedr -n '__fish_seen_subcommand_from sim' -a serve
 complete -c edgedr -n '__fish_seen_subcommand_from agent' -s h -l help -r -d 'Print this help message and exit'

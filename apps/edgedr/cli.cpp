@@ -37,6 +37,7 @@ void define_cli(CLI::App& app, Context& ctx, CommandRunner& run) {
   add_run_commands(app, ctx, run);
   add_continue_commands(app, ctx, run);
   add_runs_commands(app, ctx, run);
+  add_report(app, ctx, run);
   add_sim_commands(app, ctx, run);
   add_agent_commands(app, ctx, run);
   add_completion(app, ctx, run);

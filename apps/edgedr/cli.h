@@ -46,6 +46,7 @@ void add_continue_commands(CLI::App& app, Context& ctx, CommandRunner& run);
 void add_runs_commands(CLI::App& app, Context& ctx, CommandRunner& run);
 void add_sim_commands(CLI::App& app, Context& ctx, CommandRunner& run);
 void add_agent_commands(CLI::App& app, Context& ctx, CommandRunner& run);
+void add_report(CLI::App& app, Context& ctx, CommandRunner& run);
 
 // The whole command-line definition (used by main and by `completion`).
 void define_cli(CLI::App& app, Context& ctx, CommandRunner& run);
