@@ -1,9 +1,13 @@
 // edgedr failover|failback|backup|restore RUNBOOK: run an operation's steps.
+#include <unistd.h>
+
+#include <filesystem>
 #include <iostream>
 
 #include "dr/agent_actions.h"
 #include "dr/exit_code.h"
 #include "dr/local_actions.h"
+#include "drill_outputs.h"
 #include "run_session.h"
 
 namespace edgedr {
@@ -18,7 +22,20 @@ struct RunOptions {
   bool dry_run = false;
   std::string scheduler = "critical-path";
   RunFlags flags;
+  DrillOutputs drill;
 };
+
+// A --junit or --metrics-file that cannot be written is found before the drill, not after it.
+void check_output_file(const std::string& path, const char* flag) {
+  if (path.empty()) return;
+  const std::filesystem::path p(path);
+  const std::filesystem::path dir = p.parent_path().empty() ? std::filesystem::path(".") : p.parent_path();
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec))
+    throw CLI::ValidationError(flag, "cannot write " + path + ": directory " + dir.string() + " does not exist");
+  if (access(dir.c_str(), W_OK) != 0)
+    throw CLI::ValidationError(flag, "cannot write " + path + ": directory " + dir.string() + " is not writable");
+}
 
 // Which recovery points a run created or restored from, and how old they were: what an operator
 // checks first after a backup or a restore.
@@ -92,9 +109,16 @@ int run_operation(const RunOptions& opt, const Context& ctx) {
                 opt.flags.yes);
     if (stop >= 0) return stop;
   }
+  check_output_file(opt.drill.junit, "--junit");
+  check_output_file(opt.drill.metrics_file, "--metrics-file");
+  check_output_file(opt.drill.report, "--report");
   RunSession session(ctx, opt.flags, prepared.graph->step_count());
   return session.run([&](const dr::RunContext& rc) { return dr::execute_run(req, prepared, rc); },
-                     [](const dr::RunResult& result) { return recovery_point_lines(*result.report); });
+                     [&](const dr::RunResult& result) {
+                       RunEpilogue e = drill_epilogue(*result.report, req.state_dir, opt.drill);
+                       for (auto& line : recovery_point_lines(*result.report).lines) e.lines.push_back(std::move(line));
+                       return e;
+                     });
 }
 
 void add_operation(CLI::App& app, Context& ctx, CommandRunner& run, dr::Operation op, const std::string& help) {
@@ -111,6 +135,13 @@ void add_operation(CLI::App& app, Context& ctx, CommandRunner& run, dr::Operatio
   cmd->add_option("--on-failure", opt->on_failure, "rollback or pause (default: the runbook's)")
       ->check(CLI::IsMember({"rollback", "pause"}));
   add_run_flags(cmd, opt->flags);
+  if (op == dr::Operation::drill) {
+    cmd->add_option("--junit", opt->drill.junit, "Write a JUnit XML report: a test case per step, one for the objectives");
+    cmd->add_option("--metrics-file", opt->drill.metrics_file,
+                    "Write Prometheus metrics (RTO, RPO, success, step durations), atomically");
+    cmd->add_option("--report", opt->drill.report,
+                    "Write this drill's audit report (HTML; .md, .json or .xml by the file's extension)");
+  }
   // For benchmarks only: compares the critical-path scheduler with plain FIFO order.
   cmd->add_option("--scheduler", opt->scheduler)->check(CLI::IsMember({"critical-path", "fifo"}))->group("");
   cmd->callback([opt, &ctx, &run] { run = [opt, &ctx] { return run_operation(*opt, ctx); }; });
