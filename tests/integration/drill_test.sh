@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# edgedr drill against the simulator: a passing drill cleans up and exits 0; a drill that fails in
+# edgedr drill against the simulator: a passing drill cleans up and exits 0, scored (RTO, RPO) with
+# a JUnit file valid against the JUnit schema, Prometheus metrics that parse, and its HTML report;
+# the same drill with a slow test failover misses its RTO and exits 5; a drill that fails in
 # the middle still cleans up every test failover and exits 1 (whatever on-failure says); a drill
 # killed in the middle of its cleanup finishes it on resume, sending each cleanup once; CI
 # annotations and the step summary. The external `edgedr sim serve` keeps the world, so the tests
@@ -68,6 +70,42 @@ expect_contains "$(head -1 "$j")" '"objectives":{"rto_seconds":900,"rpo_seconds"
 expect_eq "$(plans_clean)" clean "nothing left behind in the world"
 expect_eq "$(count_ops ReplicationRecoveryPlans_TestFailoverCleanup 202)" 2 "one cleanup per test failover"
 sim_stop
+
+# ---- 1b. scored: JUnit, metrics, report, -o json; the same drill too slow for its RTO exits 5 --------
+st=$TMP/state-score
+expect_code 0 "a drill writes --junit, --metrics-file and --report" "$EDGEDR" drill "$TMP/rb.yaml" --simulate --time-scale $SCALE \
+  --state-dir "$st" --junit "$TMP/junit.xml" --metrics-file "$TMP/drill.prom" --report "$TMP/report.html" -o json
+expect_contains "$err" "RTO " "the summary gives the measured RTO"
+expect_contains "$err" "objective 15m: met" "and sets it against the objective"
+expect_contains "$err" "RPO 2m, objective 5m: met; reported by db/drill/replication-healthy" "the RPO comes from the health check"
+expect_eq "$(printf '%s' "$out" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(d["score"]["rto_missed"], d["score"]["rpo_seconds"], len(d["head_hash"]))')" "False 120.0 64" "-o json carries the score and the head hash"
+if command -v xmllint >/dev/null; then
+  expect_code 0 "the JUnit file is valid against the JUnit schema" xmllint --noout --schema "$SRC/tests/data/junit-10.xsd" "$TMP/junit.xml"
+else
+  echo "SKIP: xmllint not installed (scripts/setup installs libxml2-utils)"
+fi
+expect_eq "$(grep -c '<testcase ' "$TMP/junit.xml")" 7 "one test case per step, plus objectives and the cleanup"
+if "$PY" -c 'import prometheus_client' 2>/dev/null; then
+  expect_code 0 "the metrics parse as Prometheus text" "$PY" -c '
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+names = {s.name for f in text_string_to_metric_families(open(sys.argv[1]).read()) for s in f.samples}
+need = {"edgedr_drill_rto_seconds", "edgedr_drill_success", "edgedr_drill_last_success_timestamp_seconds", "edgedr_step_duration_seconds"}
+sys.exit(0 if need <= names else "missing: %s" % (need - names))' "$TMP/drill.prom"
+else
+  echo "SKIP: python3-prometheus-client not installed"
+fi
+expect_contains "$(cat "$TMP/drill.prom")" 'edgedr_drill_success{runbook="drill-e2e"} 1' "the metrics say the drill succeeded"
+expect_contains "$(cat "$TMP/report.html")" "<svg" "the report is the HTML audit report with its timeline"
+expect_code 2 "an unwritable --junit is refused before the drill starts" "$EDGEDR" drill "$TMP/rb.yaml" --simulate --state-dir "$st" --junit "$TMP/no/such/dir/j.xml"
+printf 'site-recovery:\n  - vault: rsv-drill\n    resource-group: rg-drill\n    durations: { test-failover: 20m }\n' >"$TMP/slow-world.yaml"
+expect_code 5 "a drill with a slow test failover misses its RTO and exits 5" "$EDGEDR" drill "$TMP/rb.yaml" --simulate --time-scale $SCALE \
+  --world "$TMP/slow-world.yaml" --state-dir "$st" --metrics-file "$TMP/drill.prom"
+expect_contains "$err" "objective 15m: MISSED" "the summary says the RTO was missed"
+expect_contains "$err" "drill passed; cleaned up" "it was still cleaned up"
+expect_contains "$(cat "$TMP/drill.prom")" 'edgedr_drill_success{runbook="drill-e2e"} 0' "the metrics say the last drill did not succeed"
+expect_code 0 "report reads both drills" "$EDGEDR" report --state-dir "$st" --format md
+expect_contains "$out" "**missed** (objective 15m)" "the report shows the missed objective"
 
 # ---- 2. a failure in the middle: still cleaned up, exit 1 ----------------------------------------
 sim_start fail 'probes:
