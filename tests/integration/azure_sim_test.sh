@@ -101,8 +101,11 @@ expect_contains "$err" "has no backup steps: nothing to run (it has steps for: f
 # The README's main job, as written there (after `scripts/setup &&`), with this build's binary.
 readme_job=$(grep -m1 '^scripts/setup && build/edgedr ' "$SRC/README.md" | sed 's|^scripts/setup && build/edgedr ||')
 read -r -a readme_args <<<"$readme_job"
-expect_code 0 "the README's main job: edgedr $readme_job" "$EDGEDR" "${readme_args[@]/runbooks\//$SRC/runbooks/}" --state-dir "$TMP/readme"
+# Run from $TMP, so that files it writes (the drill's report) land there.
+expect_code 0 "the README's main job: edgedr $readme_job" env -C "$TMP" "$EDGEDR" "${readme_args[@]/runbooks\//$SRC/runbooks/}" --state-dir "$TMP/readme"
 expect_contains "$err" "succeeded" "the README's main job succeeds"
+expect_contains "$err" "objective 15m: met" "the README's drill meets its RTO"
+expect_contains "$(cat "$TMP/drill-report.html" 2>/dev/null)" "<svg" "the README's drill writes its HTML report"
 
 # ---- 2. P8: a failed probe rolls back, restoring the captured endpoint state ------------------
 sim_start rollback 'probes:
