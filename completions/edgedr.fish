@@ -125,6 +125,9 @@ complete -c edgedr -n '__fish_seen_subcommand_from drill' -l simulate -r -d 'Run
 complete -c edgedr -n '__fish_seen_subcommand_from drill' -l world -r -d 'With --simulate: a world file laid over the derived one (faults, slow jobs)'
 complete -c edgedr -n '__fish_seen_subcommand_from drill' -l simulator -r -d 'Run against a running `edgedr sim serve` at this loopback URL'
 complete -c edgedr -n '__fish_seen_subcommand_from drill' -l time-scale -r -d 'Simulated time per real time (default 1/60 when simulating)'
+complete -c edgedr -n '__fish_seen_subcommand_from drill' -l junit -r -d 'Write a JUnit XML report: a test case per step, one for the objectives'
+complete -c edgedr -n '__fish_seen_subcommand_from drill' -l metrics-file -r -d 'Write Prometheus metrics (RTO, RPO, success, step durations), atomically'
+complete -c edgedr -n '__fish_seen_subcommand_from drill' -l report -r -d 'Write this drill'\''s audit report (HTML; .md, .json or .xml by the file'\''s extension)'
 complete -c edgedr -n '__fish_seen_subcommand_from drill' -F
 complete -c edgedr -n '__fish_seen_subcommand_from resume' -s h -l help -r -d 'Print this help message and exit'
 complete -c edgedr -n '__fish_seen_subcommand_from resume' -s y -l yes -r -d 'Do not ask for confirmation'
@@ -136,6 +139,9 @@ complete -c edgedr -n '__fish_seen_subcommand_from resume' -l simulate -r -d 'Ru
 complete -c edgedr -n '__fish_seen_subcommand_from resume' -l world -r -d 'With --simulate: a world file laid over the derived one (faults, slow jobs)'
 complete -c edgedr -n '__fish_seen_subcommand_from resume' -l simulator -r -d 'Run against a running `edgedr sim serve` at this loopback URL'
 complete -c edgedr -n '__fish_seen_subcommand_from resume' -l time-scale -r -d 'Simulated time per real time (default 1/60 when simulating)'
+complete -c edgedr -n '__fish_seen_subcommand_from resume' -l junit -r -d 'When the run is a drill: write its JUnit XML report'
+complete -c edgedr -n '__fish_seen_subcommand_from resume' -l metrics-file -r -d 'When the run is a drill: write its Prometheus metrics'
+complete -c edgedr -n '__fish_seen_subcommand_from resume' -l report -r -d 'When the run is a drill: write its audit report (HTML, .md, .json, .xml)'
 complete -c edgedr -n '__fish_seen_subcommand_from resume' -F
 complete -c edgedr -n '__fish_seen_subcommand_from rollback' -s h -l help -r -d 'Print this help message and exit'
 complete -c edgedr -n '__fish_seen_subcommand_from rollback' -s y -l yes -r -d 'Do not ask for confirmation'
@@ -147,6 +153,9 @@ complete -c edgedr -n '__fish_seen_subcommand_from rollback' -l simulate -r -d '
 complete -c edgedr -n '__fish_seen_subcommand_from rollback' -l world -r -d 'With --simulate: a world file laid over the derived one (faults, slow jobs)'
 complete -c edgedr -n '__fish_seen_subcommand_from rollback' -l simulator -r -d 'Run against a running `edgedr sim serve` at this loopback URL'
 complete -c edgedr -n '__fish_seen_subcommand_from rollback' -l time-scale -r -d 'Simulated time per real time (default 1/60 when simulating)'
+complete -c edgedr -n '__fish_seen_subcommand_from rollback' -l junit -r -d 'When the run is a drill: write its JUnit XML report'
+complete -c edgedr -n '__fish_seen_subcommand_from rollback' -l metrics-file -r -d 'When the run is a drill: write its Prometheus metrics'
+complete -c edgedr -n '__fish_seen_subcommand_from rollback' -l report -r -d 'When the run is a drill: write its audit report (HTML, .md, .json, .xml)'
 complete -c edgedr -n '__fish_seen_subcommand_from rollback' -F
 complete -c edgedr -n '__fish_seen_subcommand_from runs' -s h -l help -r -d 'Print this help message and exit'
 complete -c edgedr -n '__fish_seen_subcommand_from runs' -a list
