@@ -17,9 +17,12 @@ std::string env(const char* name) {
 std::string cell(const std::string& text) {
   std::string out;
   for (char c : text) {
-    if (c == '|') out += "\\|";
-    else if (c == '\n' || c == '\r') out += ' ';
-    else out += c;
+    if (c == '|')
+      out += "\\|";
+    else if (c == '\n' || c == '\r')
+      out += ' ';
+    else
+      out += c;
   }
   return out;
 }
@@ -44,10 +47,14 @@ CiEnvironment CiEnvironment::detect() {
 std::string github_escape_data(const std::string& text) {
   std::string out;
   for (char c : text) {
-    if (c == '%') out += "%25";
-    else if (c == '\r') out += "%0D";
-    else if (c == '\n') out += "%0A";
-    else out += c;
+    if (c == '%')
+      out += "%25";
+    else if (c == '\r')
+      out += "%0D";
+    else if (c == '\n')
+      out += "%0A";
+    else
+      out += c;
   }
   return out;
 }
@@ -55,9 +62,12 @@ std::string github_escape_data(const std::string& text) {
 std::string github_escape_property(const std::string& text) {
   std::string out;
   for (char c : github_escape_data(text)) {
-    if (c == ':') out += "%3A";
-    else if (c == ',') out += "%2C";
-    else out += c;
+    if (c == ':')
+      out += "%3A";
+    else if (c == ',')
+      out += "%2C";
+    else
+      out += c;
   }
   return out;
 }
@@ -67,12 +77,18 @@ std::string github_escape_property(const std::string& text) {
 std::string azure_devops_escape(const std::string& text) {
   std::string out;
   for (char c : text) {
-    if (c == '%') out += "%AZP25";
-    else if (c == '\r') out += "%0D";
-    else if (c == '\n') out += "%0A";
-    else if (c == ';') out += "%3B";
-    else if (c == ']') out += "%5D";
-    else out += c;
+    if (c == '%')
+      out += "%AZP25";
+    else if (c == '\r')
+      out += "%0D";
+    else if (c == '\n')
+      out += "%0A";
+    else if (c == ';')
+      out += "%3B";
+    else if (c == ']')
+      out += "%5D";
+    else
+      out += c;
   }
   return out;
 }
@@ -108,8 +124,8 @@ std::vector<std::string> ci_annotations(const CiEnvironment& ci, const dr::RunRe
 }
 
 std::string ci_step_summary(const dr::RunReport& r, const std::vector<std::string>& extra_lines) {
-  std::string md = "### edgedr " + std::string(dr::operation_name(r.operation)) + " of `" + r.runbook + "`: " +
-                   dr::run_status_name(r.status) + "\n\n";
+  std::string md = "### edgedr " + std::string(dr::operation_name(r.operation)) + " of `" + r.runbook +
+                   "`: " + dr::run_status_name(r.status) + "\n\n";
   md += "Run `" + r.run_id + "`, " + seconds_text(r.seconds) + ".";
   if (!r.message.empty()) md += " " + cell(r.message);
   md += "\n\n";

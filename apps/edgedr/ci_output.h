@@ -34,7 +34,8 @@ std::string ci_step_summary(const dr::RunReport& report, const std::vector<std::
 // Writes the annotations to `out` and appends the summary to $GITHUB_STEP_SUMMARY; a summary file
 // that cannot be written is reported through `warn`, never fatal.
 void emit_ci_output(const CiEnvironment& ci, const dr::RunReport& report, std::ostream& out,
-                    const std::function<void(const std::string&)>& warn, const std::vector<std::string>& extra_errors = {},
+                    const std::function<void(const std::string&)>& warn,
+                    const std::vector<std::string>& extra_errors = {},
                     const std::vector<std::string>& extra_summary = {});
 
 // Escaping rules, exposed for tests.

@@ -35,7 +35,8 @@ void add_one(CLI::App& app, Context& ctx, CommandRunner& run, const char* name, 
   add_run_flags(cmd, opt->flags);
   cmd->add_option("--junit", opt->drill.junit, "When the run is a drill: write its JUnit XML report");
   cmd->add_option("--metrics-file", opt->drill.metrics_file, "When the run is a drill: write its Prometheus metrics");
-  cmd->add_option("--report", opt->drill.report, "When the run is a drill: write its audit report (HTML, .md, .json, .xml)");
+  cmd->add_option("--report", opt->drill.report,
+                  "When the run is a drill: write its audit report (HTML, .md, .json, .xml)");
   cmd->callback([opt, &ctx, &run, how] { run = [opt, &ctx, how] { return run_continue(*opt, ctx, how); }; });
 }
 

@@ -136,7 +136,8 @@ void add_operation(CLI::App& app, Context& ctx, CommandRunner& run, dr::Operatio
       ->check(CLI::IsMember({"rollback", "pause"}));
   add_run_flags(cmd, opt->flags);
   if (op == dr::Operation::drill) {
-    cmd->add_option("--junit", opt->drill.junit, "Write a JUnit XML report: a test case per step, one for the objectives");
+    cmd->add_option("--junit", opt->drill.junit,
+                    "Write a JUnit XML report: a test case per step, one for the objectives");
     cmd->add_option("--metrics-file", opt->drill.metrics_file,
                     "Write Prometheus metrics (RTO, RPO, success, step durations), atomically");
     cmd->add_option("--report", opt->drill.report,

@@ -14,7 +14,9 @@ std::string seconds_text(double s) {
   return dr::format_duration(std::chrono::duration_cast<dr::Duration>(std::chrono::duration<double>(s)) / 1000 * 1000);
 }
 
-nlohmann::json optional_number(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); }
+nlohmann::json optional_number(const std::optional<double>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json();
+}
 
 // "RTO 12m30s, objective 15m: met (the last verification step passed)"
 std::string rto_line(const dr::report::Score& s) {
@@ -73,7 +75,8 @@ RunEpilogue drill_epilogue(const dr::RunReport& report, const std::string& state
   if (report.exit_code() == 0 && s.missed()) e.exit_code = dr::exit_code::objective_missed;
 
   nlohmann::json services = nlohmann::json::array();
-  for (const auto& svc : s.services) services.push_back({{"service", svc.service}, {"rto_seconds", optional_number(svc.seconds)}});
+  for (const auto& svc : s.services)
+    services.push_back({{"service", svc.service}, {"rto_seconds", optional_number(svc.seconds)}});
   e.json["score"] = {{"rto_seconds", optional_number(s.rto_seconds)},
                      {"rto_objective_seconds", optional_number(s.objectives.rto_seconds)},
                      {"rto_missed", s.rto_missed},

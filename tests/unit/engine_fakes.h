@@ -71,16 +71,16 @@ class MemoryJournal final : public RunJournal {
 
 // What a scripted step does, attempt by attempt.
 struct Script {
-  int fail_attempts = 0;           // the first N submits fail (retryable)
-  bool fail_forever = false;       // every submit fails
+  int fail_attempts = 0;                                    // the first N submits fail (retryable)
+  bool fail_forever = false;                                // every submit fails
   StepResult::Cause fail_cause = StepResult::Cause::other;  // why (exit codes 77 and 3)
   bool retryable = true;
-  int pending_polls = 0;           // polls answering pending before success
-  int undo_pending_polls = 0;      // the same for the step's undo
+  int pending_polls = 0;       // polls answering pending before success
+  int undo_pending_polls = 0;  // the same for the step's undo
   Duration poll_after{std::chrono::seconds(1)};
-  bool never_finishes = false;     // pending forever
-  Duration busy{0};                // FakeClock time a submit takes (advanced by the action)
-  Value capture;                   // what capture() returns
+  bool never_finishes = false;  // pending forever
+  Duration busy{0};             // FakeClock time a submit takes (advanced by the action)
+  Value capture;                // what capture() returns
   Reconciliation::Verdict reconcile = Reconciliation::Verdict::not_started;
   bool undo_fails = false;
 };
@@ -166,8 +166,8 @@ class ScriptedAction final : public Action {
   bool blocking() const override { return false; }
   bool read_only() const override { return read_only_calls; }
 
-  const MemoryJournal* journal = nullptr;  // set: submits check their intent is on disk
-  bool read_only_calls = false;            // act as a read-only action (wait, http.probe)
+  const MemoryJournal* journal = nullptr;     // set: submits check their intent is on disk
+  bool read_only_calls = false;               // act as a read-only action (wait, http.probe)
   std::vector<std::string> unsynced_submits;  // submits sent before their intent was on disk
   std::map<std::string, Script> scripts;
   std::vector<std::string> log;

@@ -512,10 +512,12 @@ TEST_CASE("a drill that passes undoes every step in reverse order and succeeds")
   CHECK(r.status == RunStatus::succeeded);
   CHECK(r.exit_code() == 0);
   const std::vector<std::string> undos(h.action.log.end() - 3, h.action.log.end());
-  CHECK(undos == std::vector<std::string>{"submit undo:a/drill/a3", "submit undo:a/drill/a2", "submit undo:a/drill/a1"});
+  CHECK(undos ==
+        std::vector<std::string>{"submit undo:a/drill/a3", "submit undo:a/drill/a2", "submit undo:a/drill/a1"});
   for (const char* id : {"a/drill/a1", "a/drill/a2", "a/drill/a3"}) CHECK(h.step(r, id).status == "undone");
   const auto& ev = h.journal->events();
-  const auto started = std::find_if(ev.begin(), ev.end(), [](const JournalEvent& e) { return e.type == "rollback.started"; });
+  const auto started =
+      std::find_if(ev.begin(), ev.end(), [](const JournalEvent& e) { return e.type == "rollback.started"; });
   REQUIRE(started != ev.end());
   CHECK(started->fields.find("cleanup")->as_bool());
   CHECK(started->fields.find("drill_passed")->as_bool());
@@ -535,7 +537,8 @@ TEST_CASE("a failed drill cleans up even when the runbook says on-failure: pause
   CHECK(h.action.submits["undo:a/drill/a2"] == 1);
   CHECK(h.step(r, "a/drill/a3").status == "failed");
   const auto& ev = h.journal->events();
-  const auto started = std::find_if(ev.begin(), ev.end(), [](const JournalEvent& e) { return e.type == "rollback.started"; });
+  const auto started =
+      std::find_if(ev.begin(), ev.end(), [](const JournalEvent& e) { return e.type == "rollback.started"; });
   REQUIRE(started != ev.end());
   CHECK(started->fields.find("cleanup")->as_bool());
   CHECK_FALSE(started->fields.find("drill_passed")->as_bool());
@@ -569,9 +572,9 @@ TEST_CASE("a drill stopped at once in the middle of its cleanup finishes the cle
 }
 
 TEST_CASE("a run rolled back because a credential was refused exits 77, because a resource is missing 3") {
-  for (auto [cause, code, word] : {std::tuple{StepResult::Cause::auth, 77, "auth"},
-                                   std::tuple{StepResult::Cause::not_found, 3, "not-found"},
-                                   std::tuple{StepResult::Cause::other, 1, ""}}) {
+  for (auto [cause, code, word] :
+       {std::tuple{StepResult::Cause::auth, 77, "auth"}, std::tuple{StepResult::Cause::not_found, 3, "not-found"},
+        std::tuple{StepResult::Cause::other, 1, ""}}) {
     Harness h(make_runbook("  a:\n    failover:\n" + tm_step("a1") + tm_step("a2")));
     h.action.scripts["a/failover/a2"].fail_forever = true;
     h.action.scripts["a/failover/a2"].fail_cause = cause;
@@ -579,8 +582,10 @@ TEST_CASE("a run rolled back because a credential was refused exits 77, because 
     CHECK(r.status == RunStatus::rolled_back);
     CHECK(r.exit_code() == code);
     const auto& failed = h.journal->events()[static_cast<std::size_t>(h.index_of("step.failed", "a/failover/a2"))];
-    if (*word) CHECK(failed.fields.find("cause")->as_string() == word);
-    else CHECK(failed.fields.find("cause") == nullptr);
+    if (*word)
+      CHECK(failed.fields.find("cause")->as_string() == word);
+    else
+      CHECK(failed.fields.find("cause") == nullptr);
   }
   // Paused or incomplete stays 4: an operator must act first, whatever the cause.
   Harness h(make_runbook("  a:\n    failover:\n" + tm_step("a1"), "on-failure: pause\n"));

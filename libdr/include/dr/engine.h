@@ -111,10 +111,10 @@ struct EngineOptions {
   OnFailure on_failure = OnFailure::rollback;
   GraphOptions filter;
   std::map<std::string, std::string> inputs;  // --input, merged with defaults by the caller
-  bool dry_run = false;                        // journal nothing, send nothing mutating
-  std::uint64_t jitter_seed = 0;               // 0: random
-  std::string user, host;                      // journaled in run.started
-  bool simulated = false;                      // journaled: durations are simulated time
+  bool dry_run = false;                       // journal nothing, send nothing mutating
+  std::uint64_t jitter_seed = 0;              // 0: random
+  std::string user, host;                     // journaled in run.started
+  bool simulated = false;                     // journaled: durations are simulated time
   double time_scale = 1.0;
   // Which ready step starts first. critical_path (the default): the longest remaining expected
   // path; fifo: the one that became ready first (only for comparison in benchmarks).

@@ -93,8 +93,7 @@ class BackupAction final : public Action {
     std::string accepted = "Backup accepted the request; waiting for its job";
     if (kind_ != Kind::backup_now)
       accepted = "restoring " + item.name + " from recovery point " + point.id + " taken " + point.time_text + " (" +
-                 age_text(requested_at(call) - point.time) +
-                 " old); waiting for the job";
+                 age_text(requested_at(call) - point.time) + " old); waiting for the job";
     return StepResult::wait(handle, poll_delay(call, std::chrono::seconds(every)), accepted);
   }
 
@@ -266,7 +265,8 @@ class BackupAction final : public Action {
 
   template <class D>
   static std::string age_text(D age) {
-    return format_duration(std::chrono::floor<std::chrono::seconds>(std::max(std::chrono::duration_cast<Duration>(age), Duration(0))));
+    return format_duration(
+        std::chrono::floor<std::chrono::seconds>(std::max(std::chrono::duration_cast<Duration>(age), Duration(0))));
   }
   // When the step asked for the restore: its journaled intent, else now.
   static Clock::wall_time requested_at(const StepCall& call) {

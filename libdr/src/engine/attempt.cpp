@@ -338,12 +338,9 @@ void Engine::Impl::fail_unit(int ui, std::string error, bool retryable, bool all
   const bool more = allow_retry && retryable && u.attempt < u.spec->retry.attempts;
   const Duration delay = more ? backoff(u) : Duration{0};
   const bool retry = more && now + delay < u.deadline;
-  std::vector<Value::Entry> fields{{"step", Value::string(u.id)},
-                                   {"attempt", Value::integer(u.attempt)},
-                                   {"error", Value::string(error)},
-                                   {"retryable", Value::boolean(retryable)},
-                                   {"final", Value::boolean(!retry)},
-                                   {"operator", Value::boolean(operator_check_)}};
+  std::vector<Value::Entry> fields{{"step", Value::string(u.id)},     {"attempt", Value::integer(u.attempt)},
+                                   {"error", Value::string(error)},   {"retryable", Value::boolean(retryable)},
+                                   {"final", Value::boolean(!retry)}, {"operator", Value::boolean(operator_check_)}};
   if (cause != StepResult::Cause::other)
     fields.emplace_back("cause", Value::string(cause == StepResult::Cause::auth ? "auth" : "not-found"));
   journal(std::string(prefix(u)) + ".failed", Value::map(std::move(fields)), true);

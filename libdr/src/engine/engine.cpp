@@ -36,10 +36,18 @@ Engine::Engine(const Runbook& runbook, const StepGraph& graph, RunJournal& journ
                EngineOptions options)
     : impl_(std::make_unique<Impl>(runbook, graph, journal, deps, std::move(options))) {}
 Engine::~Engine() = default;
-RunReport Engine::run() { return impl_->run(); }
-RunReport Engine::resume() { return impl_->resume(); }
-RunReport Engine::rollback() { return impl_->rollback(); }
-void Engine::interrupt() { impl_->interrupt(); }
+RunReport Engine::run() {
+  return impl_->run();
+}
+RunReport Engine::resume() {
+  return impl_->resume();
+}
+RunReport Engine::rollback() {
+  return impl_->rollback();
+}
+void Engine::interrupt() {
+  impl_->interrupt();
+}
 
 Engine::Impl::Impl(const Runbook& rb, const StepGraph& graph, RunJournal& journal, EngineDeps deps,
                    EngineOptions options)
@@ -59,7 +67,9 @@ void Engine::Impl::interrupt() {
   completions_->cv.notify_all();
 }
 
-int Engine::Impl::interrupt_level() const { return interrupts_.load(); }
+int Engine::Impl::interrupt_level() const {
+  return interrupts_.load();
+}
 
 // Seconds since this run (or this resumption of it) started, by the engine's clock.
 Value Engine::Impl::elapsed() const {
@@ -88,8 +98,10 @@ bool Engine::Impl::flush_effects() {
   deferred_effects_.clear();
   for (auto& c : calls) {
     if (units_[static_cast<std::size_t>(c.unit)].generation != c.generation) continue;
-    if (c.blocking) deps_.executor->post(std::move(c.task));
-    else c.task();
+    if (c.blocking)
+      deps_.executor->post(std::move(c.task));
+    else
+      c.task();
   }
   return true;
 }
@@ -184,8 +196,8 @@ RunReport Engine::Impl::drive() {
         if (rollback_failed_) {
           journal("rollback.finished", Value::map({{"status", Value::string("incomplete")}}), true);
           journal("run.paused", Value::map({{"reason", Value::string(stop_reason_)}}), true);
-          return finish(RunStatus::rollback_incomplete, stop_reason_ + "; fix it, then `edgedr rollback " +
-                                                            opt_.run_ref + "` continues the rollback");
+          return finish(RunStatus::rollback_incomplete,
+                        stop_reason_ + "; fix it, then `edgedr rollback " + opt_.run_ref + "` continues the rollback");
         }
         if (undo_next_ >= undo_queue_.size()) {
           journal("rollback.finished", Value::map({{"status", Value::string("complete")}}), true);
@@ -201,7 +213,8 @@ RunReport Engine::Impl::drive() {
                                                  "`");
           }
           journal("run.finished", Value::map({{"status", Value::string("rolled-back")}, {"seconds", elapsed()}}), true);
-          return finish(RunStatus::rolled_back, stop_reason_ + (drill() ? "; cleaned up: " : "; ") + rollback_summary());
+          return finish(RunStatus::rolled_back,
+                        stop_reason_ + (drill() ? "; cleaned up: " : "; ") + rollback_summary());
         }
         start_next_undo();
         continue;
