@@ -18,25 +18,25 @@ nlohmann::json optional_number(const std::optional<double>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json();
 }
 
-// "RTO 12m30s, objective 15m: met (the last verification step passed)"
-std::string rto_line(const dr::report::Score& s) {
-  std::string line = "RTO " + (s.rto_seconds ? seconds_text(*s.rto_seconds) : std::string("not measured"));
-  if (s.objectives.rto_seconds)
-    line += ", objective " + seconds_text(*s.objectives.rto_seconds) + (s.rto_missed ? ": MISSED" : ": met");
+// "RTO 12m30s, objective 15m: met; <how it was measured>"
+std::string objective_line(const char* name, const std::optional<double>& measured,
+                           const std::optional<double>& objective, bool missed, const std::string& how) {
+  std::string line = std::string(name) + " " + (measured ? seconds_text(*measured) : std::string("not measured"));
+  if (objective)
+    line += ", objective " + seconds_text(*objective) + (missed ? ": MISSED" : ": met");
   else
     line += ", no objective";
-  if (!s.rto_basis.empty()) line += "; " + s.rto_basis;
+  if (!how.empty()) line += "; " + how;
   return line;
 }
 
+std::string rto_line(const dr::report::Score& s) {
+  return objective_line("RTO", s.rto_seconds, s.objectives.rto_seconds, s.rto_missed, s.rto_basis);
+}
+
 std::string rpo_line(const dr::report::Score& s) {
-  std::string line = "RPO " + (s.rpo_seconds ? seconds_text(*s.rpo_seconds) : std::string("not measured"));
-  if (s.objectives.rpo_seconds)
-    line += ", objective " + seconds_text(*s.objectives.rpo_seconds) + (s.rpo_missed ? ": MISSED" : ": met");
-  else
-    line += ", no objective";
-  if (!s.rpo_step.empty()) line += "; reported by " + s.rpo_step;
-  return line;
+  return objective_line("RPO", s.rpo_seconds, s.objectives.rpo_seconds, s.rpo_missed,
+                        s.rpo_step.empty() ? std::string() : "reported by " + s.rpo_step);
 }
 
 }  // namespace

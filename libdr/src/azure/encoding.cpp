@@ -11,12 +11,15 @@
 
 namespace dr::azure::detail {
 
-std::string form_encode(std::string_view value) {
+namespace {
+
+// Percent-encodes every byte that is neither alphanumeric nor in `kept`.
+std::string percent_encode(std::string_view text, std::string_view kept) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
-  out.reserve(value.size() * 3);
-  for (const unsigned char c : value) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+  out.reserve(text.size());
+  for (const unsigned char c : text) {
+    if (std::isalnum(c) || kept.find(static_cast<char>(c)) != std::string_view::npos) {
       out.push_back(static_cast<char>(c));
     } else {
       out.push_back('%');
@@ -27,21 +30,17 @@ std::string form_encode(std::string_view value) {
   return out;
 }
 
+}  // namespace
+
+// application/x-www-form-urlencoded values: only RFC 3986's unreserved characters stay.
+std::string form_encode(std::string_view value) {
+  return percent_encode(value, "-._~");
+}
+
+// A path: the characters RFC 3986 allows in a path segment, `/`, and `%` (a path the service
+// handed back is already encoded) stay.
 std::string path_encode(std::string_view path) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  static constexpr std::string_view kKept = "-._~!$&'()*+,;=:@/%";
-  std::string out;
-  out.reserve(path.size());
-  for (const unsigned char c : path) {
-    if (std::isalnum(c) || kKept.find(static_cast<char>(c)) != std::string_view::npos) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
+  return percent_encode(path, "-._~!$&'()*+,;=:@/%");
 }
 
 std::string base64(std::string_view bytes) {
