@@ -68,6 +68,6 @@ std::string base64(std::string_view bytes);
 std::string base64url(std::string_view bytes);  // no padding
 std::string uuid_v4();
 std::string one_line(std::string_view text, std::size_t max = 300);  // newlines folded, cut
-using dr::lower;  // dr/text.h
+using dr::lower;                                                     // dr/text.h
 
 }  // namespace dr::azure::detail

@@ -54,7 +54,9 @@ Value to_value(const ordered_json& j, int depth) {
 
 }  // namespace
 
-ordered_json value_to_json(const Value& v) { return value_as_json<ordered_json>(v); }
+ordered_json value_to_json(const Value& v) {
+  return value_as_json<ordered_json>(v);
+}
 
 Value json_to_value(const ordered_json& j) {
   return to_value(j, 0);
