@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "dr/agent_server.h"
+#include "yaml/yaml_reader.h"
 
 namespace dr::agent {
 namespace {
@@ -21,34 +22,9 @@ const std::regex kArgNameRe("^[a-z][a-z0-9_-]{0,31}$");
 const std::regex kPlaceholderRe(R"(^\{([a-z][a-z0-9_-]{0,31})\}$)");
 const std::regex kEmbeddedRe(R"(\{[a-z][a-z0-9_-]*\})");
 
-class Reader {
+class Reader : public yaml::YamlReader {
  public:
-  Reader(std::string file, Diagnostics& diags) : file_(std::move(file)), diags_(diags) {}
-
-  SourcePos pos(const YAML::Node& n) const {
-    const auto m = n.Mark();
-    return {file_, m.line + 1, m.column + 1};
-  }
-  void error(const YAML::Node& n, std::string message) { diags_.error(pos(n), std::move(message)); }
-  void error_at(const SourcePos& p, std::string message) { diags_.error(p, std::move(message)); }
-
-  void each(const YAML::Node& n, const std::string& what, const std::set<std::string>& known,
-            const std::function<void(const std::string&, const YAML::Node&)>& on_key) {
-    if (!n.IsMap()) {
-      error(n, "expected a map for " + what);
-      return;
-    }
-    for (const auto& kv : n) {
-      const auto key = kv.first.Scalar();
-      if (!known.count(key)) {
-        std::string list;
-        for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-        error(kv.first, "unknown key '" + key + "' in " + what + " (expected one of: " + list + ")");
-        continue;
-      }
-      on_key(key, kv.second);
-    }
-  }
+  using YamlReader::YamlReader;
 
   bool str(const YAML::Node& n, std::string& out, const std::string& what) {
     if (!n.IsScalar() || n.Scalar().empty()) {
@@ -128,12 +104,6 @@ class Reader {
     }
     return out;
   }
-
-  const std::string& file() const { return file_; }
-
- private:
-  std::string file_;
-  Diagnostics& diags_;
 };
 
 bool split_listen(const std::string& text, std::string& host, int& port) {

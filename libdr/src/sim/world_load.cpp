@@ -10,38 +10,14 @@
 #include <sstream>
 
 #include "dr/sim.h"
+#include "yaml/yaml_reader.h"
 
 namespace dr::sim {
 namespace {
 
-class Reader {
+class Reader : public yaml::YamlReader {
  public:
-  Reader(std::string file, Diagnostics& diags) : file_(std::move(file)), diags_(diags) {}
-
-  SourcePos pos(const YAML::Node& n) const {
-    const auto m = n.Mark();
-    return {file_, m.line + 1, m.column + 1};
-  }
-  void error(const YAML::Node& n, std::string message) { diags_.error(pos(n), std::move(message)); }
-
-  // Calls `on_key` for each key of map `n`; unknown keys (not in `known`) are errors.
-  void each(const YAML::Node& n, const std::string& what, const std::set<std::string>& known,
-            const std::function<void(const std::string&, const YAML::Node&)>& on_key) {
-    if (!n.IsMap()) {
-      error(n, "expected a map for " + what);
-      return;
-    }
-    for (const auto& kv : n) {
-      const auto key = kv.first.Scalar();
-      if (!known.count(key)) {
-        std::string list;
-        for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-        error(kv.first, "unknown key '" + key + "' in " + what + " (expected one of: " + list + ")");
-        continue;
-      }
-      on_key(key, kv.second);
-    }
-  }
+  using YamlReader::YamlReader;
   template <typename F>
   void list(const YAML::Node& n, const std::string& what, F on_item) {
     if (!n.IsSequence()) {
@@ -124,10 +100,6 @@ class Reader {
     error(n, "expected one of: " + list);
     return false;
   }
-
- private:
-  std::string file_;
-  Diagnostics& diags_;
 };
 
 template <typename T>
