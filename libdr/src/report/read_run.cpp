@@ -54,19 +54,19 @@ RunRecord record_from_events(const std::vector<JournalEvent>& events, const Chai
   r.next = details.next;
 
   std::optional<Clock::wall_time> origin;
-  if (!events.empty() && events.front().type == "run.started") {
-    const Value& f = events.front().fields;
-    r.run_id = text(f, "run_id");
-    r.runbook = text(f, "runbook");
-    r.file = text(f, "file");
-    r.content_hash = text(f, "content_hash");
-    r.operation = text(f, "operation");
-    r.user = text(f, "user");
-    r.host = text(f, "host");
-    r.simulated = flag(f, "simulated");
-    r.started = events.front().ts;
+  // The run as it was asked for, read the way resume and `runs show` read it.
+  if (const auto started = read_started(events)) {
+    r.run_id = started->run_id;
+    r.runbook = started->runbook;
+    r.file = started->file;
+    r.content_hash = started->content_hash;
+    r.operation = operation_name(started->operation);
+    r.user = started->user;
+    r.host = started->host;
+    r.simulated = started->simulated;
+    r.started = started->started;
     origin = parse_rfc3339(r.started);
-    if (const Value* o = f.find("objectives"); o && o->is_map()) {
+    if (const Value* o = events.front().fields.find("objectives"); o && o->is_map()) {
       r.objectives.rto_seconds = number(o->find("rto_seconds"));
       r.objectives.rpo_seconds = number(o->find("rpo_seconds"));
     }
