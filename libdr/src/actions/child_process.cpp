@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <utility>
 
+#include "process/spawn_attributes.h"
+
 extern char** environ;
 
 namespace dr::actions {
@@ -94,14 +96,7 @@ tl::expected<std::unique_ptr<ChildProcess>, int> ChildProcess::spawn(const Spawn
   // Its own process group, so a timeout or a cancel stops everything the command started; a
   // clean signal state, since edgedr blocks or handles signals (SIGINT) the command should not.
   posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  process::init_spawn_attributes(attr);
 
   auto argv = c_strings(request.argv);
   auto envp = c_strings(request.env);

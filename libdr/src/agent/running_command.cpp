@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "agent/agent_internal.h"
+#include "process/spawn_attributes.h"
 
 namespace dr::agent {
 namespace {
@@ -44,14 +45,7 @@ tl::expected<std::unique_ptr<RunningCommand>, std::string> RunningCommand::start
   // Its own process group (a timeout or cancel reaches everything it started) and a clean signal
   // state (the agent blocks SIGTERM, SIGINT and SIGHUP for its sigwait thread).
   posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  process::init_spawn_attributes(attr);
 
   // The agent's own environment (it may hold secrets of its own) is not passed on.
   const std::vector<std::string> env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
